@@ -1,0 +1,36 @@
+// The declarative table of every configuration key. Names follow ZeMosaic's config where a key exists there.
+#include "core/config.hpp"
+
+namespace zm {
+
+const std::vector<ConfigKey>& config_schema() {
+  using T = ConfigType;
+  using J = nlohmann::json;
+  static const std::vector<ConfigKey> keys = {
+      // ---- input validation (Phase 1) ----
+      {"wcs_min_pixel_scale_arcsec", T::Double, 0.3, "smallest accepted WCS pixel scale (arcsec/px)", {}, 0.0, 3600.0},
+      {"wcs_max_pixel_scale_arcsec", T::Double, 15.0, "largest accepted WCS pixel scale (arcsec/px)", {}, 0.0, 3600.0},
+      {"input_max_axis_pixels", T::Int, 65535, "largest accepted image axis (pixels); larger headers are rejected before allocation", {}, 16, 1 << 24},
+      {"input_max_pixels", T::Int, 1LL << 31, "largest accepted pixel count per plane", {}, 256, 1e15},
+      // ---- colour ----
+      {"debayer_method", T::String, "bilinear", "CFA interpolation", {"bilinear", "edge_aware"}},
+      {"hot_pixel_correction", T::Bool, true, "replace isolated hot pixels by the local median"},
+      {"hot_pixel_threshold_sigma", T::Double, 3.0, "hot pixel threshold in local sigmas above the 5x5 median", {}, 0.5, 100.0},
+      // ---- parallel plan (issue 3) ----
+      {"num_processing_workers", T::Int, -1, "worker threads (-1 = from the plan)", {}, -1, 4096},
+      {"parallel_target_cpu_load", T::Double, 0.9, "fraction of usable cores given to workers", {}, 0.1, 1.0},
+      {"parallel_max_cpu_workers", T::Int, 0, "cap on CPU workers (0 = none)", {}, 0, 4096},
+      {"parallel_target_ram_fraction", T::Double, 0.82, "fraction of RAM the plan may budget", {}, 0.1, 0.95},
+      {"parallel_gpu_vram_fraction", T::Double, 0.72, "fraction of VRAM the plan may budget", {}, 0.1, 0.9},
+      {"use_gpu", T::String, "auto", "GPU use", {"auto", "on", "off"}},
+      {"assume_cores", T::Int, 0, "plan as if the machine had N logical cores (0 = probe)", {}, 0, 65536},
+      {"assume_ram_gb", T::Double, 0.0, "plan as if the machine had G GiB RAM (0 = probe)", {}, 0.0, 1e6},
+      {"assume_vram_gb", T::Double, -1.0, "plan as if the GPU had V GiB (-1 = probe, 0 = no GPU)", {}, -1.0, 1e6},
+      {"assume_disk_gb", T::Double, 0.0, "plan as if the scratch disk had D GiB free (0 = probe)", {}, 0.0, 1e9},
+      {"telemetry_interval_s", T::Double, 2.0, "resource_telemetry.csv sampling interval (0 = off)", {}, 0.0, 3600.0},
+  };
+  (void)sizeof(J);
+  return keys;
+}
+
+}  // namespace zm

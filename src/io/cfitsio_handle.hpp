@@ -1,0 +1,26 @@
+// RAII ownership of a cfitsio handle and cfitsio's error text; private to the io layer.
+#pragma once
+
+#include <fitsio.h>
+
+#include <memory>
+#include <string>
+
+namespace zm {
+
+struct FitsFileCloser {
+  void operator()(fitsfile* f) const noexcept {
+    int status = 0;
+    fits_close_file(f, &status);
+  }
+};
+using FitsFilePtr = std::unique_ptr<fitsfile, FitsFileCloser>;
+
+// "cfitsio status N: <text> (<detail messages>)". cfitsio's message stack is process-wide, so the details may
+// rarely include a line from another thread; the status text itself is exact.
+std::string cfitsio_error_text(int status);
+
+// Closes explicitly so that a failing final flush (disk full) is reported instead of lost in the destructor.
+int close_fits(FitsFilePtr& f);
+
+}  // namespace zm

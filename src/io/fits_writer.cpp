@@ -1,0 +1,233 @@
+#include "io/fits_writer.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "io/atomic_file.hpp"
+#include "io/cfitsio_handle.hpp"
+#include "io/fits_card.hpp"
+
+namespace zm {
+namespace {
+
+namespace fs = std::filesystem;
+
+void check(int status, const AtomicOutput& out, const char* what) {
+  if (status)
+    throw InputError(InputErrorKind::Io, out.final_path().string(),
+                     std::string(what) + ": " + cfitsio_error_text(status));
+}
+
+FitsFilePtr create_fits(const AtomicOutput& out) {
+  fitsfile* raw = nullptr;
+  int status = 0;
+  // fits_create_diskfile: the name is used literally (no "!" clobber or filter syntax).
+  fits_create_diskfile(&raw, out.temp_path().c_str(), &status);
+  FitsFilePtr f(raw);
+  check(status, out, "cannot create the temporary FITS file");
+  return f;
+}
+
+void create_image(fitsfile* f, int bitpix, std::span<const LONGLONG> naxes, const AtomicOutput& out) {
+  int status = 0;
+  fits_create_imgll(f, bitpix, static_cast<int>(naxes.size()), const_cast<LONGLONG*>(naxes.data()), &status);
+  check(status, out, "cannot create the image HDU");
+}
+
+void write_card(fitsfile* f, const FitsCard& card, const AtomicOutput& out) {
+  int status = 0;
+  const auto* s = std::get_if<std::string>(&card.value);
+  if (s && fitscard::quoted_length(*s) > 70) {
+    // Long strings (paths, object lists) keep their full text through the CONTINUE convention.
+    fits_write_key_longstr(f, card.key.c_str(), fitscard::printable(*s).c_str(),
+                           fitscard::printable(card.comment).c_str(), &status);
+  } else {
+    fits_write_record(f, fitscard::format_card(card).c_str(), &status);
+  }
+  check(status, out, ("cannot write header card " + card.key).c_str());
+}
+
+// COMMENT texts already in the current HDU (cfitsio adds its FITS-reference boilerplate when creating it).
+std::vector<std::string> existing_comments(fitsfile* f, const AtomicOutput& out) {
+  int nkeys = 0, more = 0, status = 0;
+  fits_get_hdrspace(f, &nkeys, &more, &status);
+  std::vector<std::string> texts;
+  char card[FLEN_CARD];
+  for (int i = 1; i <= nkeys && !status; ++i) {
+    fits_read_record(f, i, card, &status);
+    fitscard::ParsedLine p = fitscard::parse_line(card);
+    if (p.kind == fitscard::LineKind::Comment) texts.push_back(std::move(p.text));
+  }
+  check(status, out, "cannot read back the new header");
+  return texts;
+}
+
+// Copies the cards we do not generate ourselves; typed values keep their FITS type. A COMMENT identical to one
+// the new HDU already has is written once, so copying a header does not grow it on every round trip.
+void write_header_cards(fitsfile* f, const FitsHeader& header, const AtomicOutput& out) {
+  std::vector<std::string> present = existing_comments(f, out);
+  for (const FitsCard& card : header.cards()) {
+    if (is_structural_key(card.key) || !fitscard::is_standard_key(card.key)) continue;
+    if (card.key == "HISTORY" || card.key == "COMMENT" || card.key == "CONTINUE") continue;
+    write_card(f, card, out);
+  }
+  int status = 0;
+  for (const std::string& h : header.history()) fits_write_history(f, fitscard::printable(h).c_str(), &status);
+  for (const std::string& c : header.comments()) {
+    auto dup = std::find(present.begin(), present.end(), c);
+    if (dup != present.end()) {
+      present.erase(dup);
+      continue;
+    }
+    fits_write_comment(f, fitscard::printable(c).c_str(), &status);
+  }
+  check(status, out, "cannot write HISTORY/COMMENT cards");
+}
+
+void write_pixels(fitsfile* f, int datatype, std::size_t n, const void* data, const AtomicOutput& out) {
+  int status = 0;
+  fits_write_img(f, datatype, 1, static_cast<LONGLONG>(n), const_cast<void*>(data), &status);
+  check(status, out, "cannot write the pixels");
+}
+
+void write_key_number(fitsfile* f, const char* key, double v, const char* comment, const AtomicOutput& out) {
+  FitsCard card{key, v, comment};
+  if (v == std::floor(v) && std::fabs(v) < 9.0e15) card.value = static_cast<long long>(v);
+  write_card(f, card, out);
+}
+
+void finish(FitsFilePtr& f, AtomicOutput& out) {
+  check(close_fits(f), out, "cannot flush and close the FITS file");
+  out.commit();
+}
+
+void validate_extension(const FitsExtension& ext, const fs::path& path) {
+  std::size_t n = static_cast<std::size_t>(std::max(ext.width, 0)) * static_cast<std::size_t>(std::max(ext.height, 0));
+  bool one = ext.u8.empty() != ext.f32.empty();
+  std::size_t size = ext.u8.empty() ? ext.f32.size() : ext.u8.size();
+  if (ext.width <= 0 || ext.height <= 0 || !one || size != n)
+    throw std::invalid_argument(path.string() + ": extension '" + ext.extname +
+                                "' needs width, height > 0 and exactly one of u8 / f32 with width * height values");
+}
+
+void write_extension(fitsfile* f, const FitsExtension& ext, const AtomicOutput& out) {
+  std::array<LONGLONG, 2> naxes = {ext.width, ext.height};
+  bool bytes = !ext.u8.empty();
+  create_image(f, bytes ? BYTE_IMG : FLOAT_IMG, naxes, out);
+  int status = 0;
+  fits_write_key_str(f, "EXTNAME", ext.extname.c_str(), "", &status);
+  check(status, out, "cannot write EXTNAME");
+  write_header_cards(f, ext.header, out);
+  if (bytes)
+    write_pixels(f, TBYTE, ext.u8.size(), ext.u8.data(), out);
+  else
+    write_pixels(f, TFLOAT, ext.f32.size(), ext.f32.data(), out);
+}
+
+std::size_t product(std::span<const long> naxes) {
+  std::size_t n = 1;
+  for (long a : naxes) n *= static_cast<std::size_t>(std::max(a, 0L));
+  return n;
+}
+
+// Raw code marking undefined pixels in integer images (only written when NaN values are present).
+LONGLONG blank_code(int bitpix) {
+  switch (bitpix) {
+    case 8:
+      return 255;
+    case 16:
+      return std::numeric_limits<short>::min();
+    case 32:
+      return std::numeric_limits<int>::min();
+    default:
+      return std::numeric_limits<LONGLONG>::min();
+  }
+}
+
+void write_typed_pixels(fitsfile* f, int bitpix, std::span<const double> values, const AtomicOutput& out) {
+  int status = 0;
+  bool has_nan = bitpix > 0 && std::any_of(values.begin(), values.end(), [](double v) { return std::isnan(v); });
+  if (!has_nan) {
+    fits_write_img(f, TDOUBLE, 1, static_cast<LONGLONG>(values.size()), const_cast<double*>(values.data()), &status);
+  } else {
+    // cfitsio compares with ==, which never holds for NaN: stand in a value no integer image can store.
+    double marker = std::numeric_limits<double>::lowest();
+    std::vector<double> copy(values.begin(), values.end());
+    std::replace_if(
+        copy.begin(), copy.end(), [](double v) { return std::isnan(v); }, marker);
+    LONGLONG blank = blank_code(bitpix);
+    fits_write_key_lng(f, "BLANK", blank, "raw value of undefined pixels", &status);
+    fits_set_imgnull(f, blank, &status);
+    fits_write_imgnull(f, TDOUBLE, 1, static_cast<LONGLONG>(copy.size()), copy.data(), &marker, &status);
+  }
+  if (status == NUM_OVERFLOW)
+    throw std::invalid_argument(out.final_path().string() + ": values out of range for BITPIX " +
+                                std::to_string(bitpix));
+  check(status, out, "cannot write the pixels");
+}
+
+}  // namespace
+
+void write_fits_float(const fs::path& path, const ImageF& image, const FitsHeader& header,
+                      std::span<const FitsExtension> extensions) {
+  if (image.channels < 1 || image.width < 1 || image.height < 1 ||
+      image.data.size() != static_cast<std::size_t>(image.channels) * image.plane_size())
+    throw std::invalid_argument(path.string() + ": write_fits_float needs a non-empty image of C x H x W values");
+  for (const FitsExtension& ext : extensions) validate_extension(ext, path);
+  AtomicOutput out(path);
+  FitsFilePtr f = create_fits(out);
+  std::array<LONGLONG, 3> naxes = {image.width, image.height, image.channels};
+  create_image(f.get(), FLOAT_IMG, std::span(naxes.data(), image.channels == 1 ? 2 : 3), out);
+  write_header_cards(f.get(), header, out);
+  write_pixels(f.get(), TFLOAT, image.data.size(), image.data.data(), out);
+  for (const FitsExtension& ext : extensions) write_extension(f.get(), ext, out);
+  finish(f, out);
+}
+
+void write_fits_u16(const fs::path& path, int width, int height, std::span<const std::uint16_t> pixels,
+                    const FitsHeader& header) {
+  if (width < 1 || height < 1 || pixels.size() != static_cast<std::size_t>(width) * static_cast<std::size_t>(height))
+    throw std::invalid_argument(path.string() + ": write_fits_u16 needs width * height pixels");
+  AtomicOutput out(path);
+  FitsFilePtr f = create_fits(out);
+  std::array<LONGLONG, 2> naxes = {width, height};
+  create_image(f.get(), USHORT_IMG, naxes, out);  // BITPIX 16 + BZERO 32768, like the Seestar
+  write_header_cards(f.get(), header, out);
+  write_pixels(f.get(), TUSHORT, pixels.size(), pixels.data(), out);
+  finish(f, out);
+}
+
+void write_fits_typed(const fs::path& path, int bitpix, std::span<const long> naxes, std::span<const double> values,
+                      const FitsHeader& header, double bzero, double bscale) {
+  static constexpr std::array<int, 6> kBitpix = {8, 16, 32, 64, -32, -64};
+  if (std::find(kBitpix.begin(), kBitpix.end(), bitpix) == kBitpix.end())
+    throw std::invalid_argument(path.string() + ": unsupported BITPIX " + std::to_string(bitpix));
+  if (naxes.size() < 2 || naxes.size() > 3 || std::any_of(naxes.begin(), naxes.end(), [](long a) { return a < 1; }) ||
+      values.size() != product(naxes))
+    throw std::invalid_argument(path.string() + ": write_fits_typed needs 2 or 3 axes and one value per pixel");
+  if (bscale == 0.0 || !std::isfinite(bscale) || !std::isfinite(bzero))
+    throw std::invalid_argument(path.string() + ": BSCALE must be finite and non-zero, BZERO finite");
+  AtomicOutput out(path);
+  FitsFilePtr f = create_fits(out);
+  std::array<LONGLONG, 3> axes{};
+  std::copy(naxes.begin(), naxes.end(), axes.begin());
+  create_image(f.get(), bitpix, std::span(axes.data(), naxes.size()), out);
+  if (bzero != 0.0 || bscale != 1.0) {
+    write_key_number(f.get(), "BZERO", bzero, "physical = raw * BSCALE + BZERO", out);
+    write_key_number(f.get(), "BSCALE", bscale, "", out);
+    int status = 0;
+    fits_set_bscale(f.get(), bscale, bzero, &status);  // the writer stores (v - BZERO) / BSCALE
+    check(status, out, "cannot set the scaling");
+  }
+  write_header_cards(f.get(), header, out);
+  write_typed_pixels(f.get(), bitpix, values, out);
+  finish(f, out);
+}
+
+}  // namespace zm

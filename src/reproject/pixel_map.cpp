@@ -1,0 +1,356 @@
+#include "reproject/pixel_map.hpp"
+
+#include <tbb/blocked_range.h>
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <mutex>
+#include <stdexcept>
+
+namespace zm {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+// Below this many points a job runs serially on the caller's transform (cloning a Wcs costs more).
+constexpr long long kParallelMinPoints = 8192;
+// A region needing more nodes than this is evaluated exactly rather than holding a huge node grid.
+constexpr long long kMaxNodes = 4'000'000;
+
+long long floor_div(long long a, long long b) {
+  const long long q = a / b;
+  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+// Runs body(transform, r0, r1) over row ranges of [0, nrows); in parallel on per-thread clones when the job
+// is big enough. Each row's result depends only on the row, so the split never shows in the output.
+template <class Body>
+void for_row_ranges(PixelTransform& proto, int nrows, long long points, Body&& body) {
+  if (nrows <= 0) return;
+  if (nrows < 2 || points < kParallelMinPoints) {
+    body(proto, 0, nrows);
+    return;
+  }
+  std::mutex clone_mutex;
+  tbb::enumerable_thread_specific<std::unique_ptr<PixelTransform>> local([&] {
+    std::lock_guard<std::mutex> lock(clone_mutex);
+    return proto.clone();
+  });
+  tbb::parallel_for(tbb::blocked_range<int>(0, nrows), [&](const tbb::blocked_range<int>& range) {
+    body(*local.local(), range.begin(), range.end());
+  });
+}
+
+// Catmull-Rom weights of nodes k-1, k, k+1, k+2 at fraction t in [0, 1).
+inline void cubic_weights(double t, double* w) {
+  w[0] = ((-0.5 * t + 1.0) * t - 0.5) * t;
+  w[1] = (1.5 * t - 2.5) * t * t + 1.0;
+  w[2] = ((-1.5 * t + 2.0) * t + 0.5) * t;
+  w[3] = (0.5 * t - 0.5) * t * t;
+}
+
+// Exact transforms of the nodes (i*step, j*step) for i in [kx0, kx0+nx), j in [ky0, ky0+ny).
+struct NodeGrid {
+  int step = 0;
+  MapInterp interp = MapInterp::Bicubic;
+  long long kx0 = 0;
+  long long ky0 = 0;
+  int nx = 0;
+  int ny = 0;
+  std::vector<double> x;
+  std::vector<double> y;
+
+  int taps() const { return interp == MapInterp::Bicubic ? 4 : 2; }
+  int lead() const { return interp == MapInterp::Bicubic ? 1 : 0; }  // taps before the cell's first node
+};
+
+long long node_count(const PixelRect& r, int step) {
+  const long long nx = floor_div(r.x0 + r.cols - 1, step) - floor_div(r.x0, step) + 4;
+  const long long ny = floor_div(r.y0 + r.rows - 1, step) - floor_div(r.y0, step) + 4;
+  return nx * ny;
+}
+
+// Nodes covering every pixel of `r` with one ring to spare (bicubic reads k-1 .. k+2).
+NodeGrid build_nodes(PixelTransform& t, const PixelRect& r, int step, MapInterp interp) {
+  NodeGrid g;
+  g.step = step;
+  g.interp = interp;
+  g.kx0 = floor_div(r.x0, step) - 1;
+  g.ky0 = floor_div(r.y0, step) - 1;
+  g.nx = static_cast<int>(floor_div(r.x0 + r.cols - 1, step) + 2 - g.kx0 + 1);
+  g.ny = static_cast<int>(floor_div(r.y0 + r.rows - 1, step) + 2 - g.ky0 + 1);
+  const std::size_t total = static_cast<std::size_t>(g.nx) * g.ny;
+  g.x.assign(total, kNaN);
+  g.y.assign(total, kNaN);
+  for_row_ranges(t, g.ny, static_cast<long long>(total), [&](PixelTransform& tr, int j0, int j1) {
+    std::vector<double> px(g.nx);
+    std::vector<double> py(g.nx);
+    for (int j = j0; j < j1; ++j) {
+      const double yv = static_cast<double>((g.ky0 + j) * step);
+      for (int i = 0; i < g.nx; ++i) {
+        px[i] = static_cast<double>((g.kx0 + i) * step);
+        py[i] = yv;
+      }
+      const std::size_t off = static_cast<std::size_t>(j) * g.nx;
+      tr.map(px.data(), py.data(), g.nx, g.x.data() + off, g.y.data() + off);
+    }
+  });
+  return g;
+}
+
+// Node-axis position of pixel coordinate v: index of the first tap in the grid and the tap weights.
+inline int axis_weights(const NodeGrid& g, long long v, long long k0, double* w) {
+  const long long k = floor_div(v, g.step);
+  const double t = static_cast<double>(v - k * g.step) / g.step;
+  if (g.interp == MapInterp::Bicubic) {
+    cubic_weights(t, w);
+  } else {
+    w[0] = 1.0 - t;
+    w[1] = t;
+  }
+  return static_cast<int>(k - g.lead() - k0);
+}
+
+// Column sums of one node row band: out[i] = sum_j wy[j] * nodes[j0 + j][i]. Shared by the row and point paths
+// so both produce the same bits.
+inline double column_sum(const std::vector<double>& nodes, const NodeGrid& g, int j0, const double* wy, int i) {
+  double s = 0.0;
+  for (int j = 0; j < g.taps(); ++j) s += wy[j] * nodes[static_cast<std::size_t>(j0 + j) * g.nx + i];
+  return s;
+}
+
+inline double row_sum(const double* cols, int i0, const double* wx, int taps) {
+  double s = 0.0;
+  for (int i = 0; i < taps; ++i) s += wx[i] * cols[i0 + i];
+  return s;
+}
+
+// Interpolated coordinates of one pixel (used by the error check).
+void interp_point(const NodeGrid& g, long long px, long long py, double& xo, double& yo) {
+  double wx[4];
+  double wy[4];
+  const int i0 = axis_weights(g, px, g.kx0, wx);
+  const int j0 = axis_weights(g, py, g.ky0, wy);
+  double cx[4];
+  double cy[4];
+  for (int i = 0; i < g.taps(); ++i) {
+    cx[i] = column_sum(g.x, g, j0, wy, i0 + i);
+    cy[i] = column_sum(g.y, g, j0, wy, i0 + i);
+  }
+  xo = row_sum(cx, 0, wx, g.taps());
+  yo = row_sum(cy, 0, wx, g.taps());
+}
+
+// Interpolates one output row; pixels whose nodes include NaN are evaluated exactly.
+struct RowScratch {
+  std::vector<double> cx, cy, px, py, ex, ey;
+  std::vector<int> fallback;
+};
+
+void interp_row(const NodeGrid& g, PixelTransform& t, const PixelRect& band, int r, double* xo, double* yo,
+                RowScratch& s) {
+  const long long y = static_cast<long long>(band.y0) + r;
+  double wy[4];
+  const int j0 = axis_weights(g, y, g.ky0, wy);
+  s.cx.resize(g.nx);
+  s.cy.resize(g.nx);
+  // Only the node columns this band's pixels read.
+  const int lo = static_cast<int>(floor_div(band.x0, g.step) - g.lead() - g.kx0);
+  const int hi = static_cast<int>(floor_div(band.x0 + band.cols - 1, g.step) - g.lead() - g.kx0) + g.taps();
+  for (int i = lo; i < hi; ++i) {
+    s.cx[i] = column_sum(g.x, g, j0, wy, i);
+    s.cy[i] = column_sum(g.y, g, j0, wy, i);
+  }
+  s.fallback.clear();
+  double wx[4];
+  for (int c = 0; c < band.cols; ++c) {
+    const int i0 = axis_weights(g, static_cast<long long>(band.x0) + c, g.kx0, wx);
+    xo[c] = row_sum(s.cx.data(), i0, wx, g.taps());
+    yo[c] = row_sum(s.cy.data(), i0, wx, g.taps());
+    if (!std::isfinite(xo[c]) || !std::isfinite(yo[c])) s.fallback.push_back(c);
+  }
+  if (s.fallback.empty()) return;
+  const int n = static_cast<int>(s.fallback.size());
+  s.px.resize(n);
+  s.py.resize(n);
+  s.ex.resize(n);
+  s.ey.resize(n);
+  for (int k = 0; k < n; ++k) {
+    s.px[k] = static_cast<double>(band.x0 + s.fallback[k]);
+    s.py[k] = static_cast<double>(y);
+  }
+  t.map(s.px.data(), s.py.data(), n, s.ex.data(), s.ey.data());
+  for (int k = 0; k < n; ++k) {
+    xo[s.fallback[k]] = s.ex[k];
+    yo[s.fallback[k]] = s.ey[k];
+  }
+}
+
+std::uint64_t mix64(std::uint64_t z) {
+  z += 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// Selected cell indices along one axis: all of them, or every stride-th plus the last.
+std::vector<long long> pick_cells(long long k_first, long long k_last, long long stride) {
+  std::vector<long long> out;
+  for (long long k = k_first; k <= k_last; k += stride) out.push_back(k);
+  if (out.back() != k_last) out.push_back(k_last);
+  return out;
+}
+
+struct CheckResult {
+  double max_error = 0.0;
+  long long points = 0;
+};
+
+// Largest interpolation error over the check points of every (selected) cell of `r`.
+CheckResult check_grid(const NodeGrid& g, PixelTransform& t, const PixelRect& r, long long max_cells) {
+  const long long s = g.step;
+  const long long kx_first = floor_div(r.x0, s);
+  const long long kx_last = floor_div(r.x0 + r.cols - 1, s);
+  const long long ky_first = floor_div(r.y0, s);
+  const long long ky_last = floor_div(r.y0 + r.rows - 1, s);
+  const long long cells = (kx_last - kx_first + 1) * (ky_last - ky_first + 1);
+  long long stride = 1;
+  if (max_cells > 0 && cells > max_cells) {
+    stride = static_cast<long long>(std::ceil(std::sqrt(static_cast<double>(cells) / max_cells)));
+  }
+  const std::vector<long long> kxs = pick_cells(kx_first, kx_last, stride);
+  const std::vector<long long> kys = pick_cells(ky_first, ky_last, stride);
+  const int nrows = static_cast<int>(kys.size());
+  std::vector<double> row_max(nrows, 0.0);
+  std::vector<long long> row_points(nrows, 0);
+  const long long xmax = r.x0 + r.cols - 1;
+  const long long ymax = r.y0 + r.rows - 1;
+  const long long work = static_cast<long long>(kxs.size()) * nrows * 4;
+  for_row_ranges(t, nrows, work, [&](PixelTransform& tr, int a, int b) {
+    std::vector<double> px, py, ex, ey;
+    for (int jr = a; jr < b; ++jr) {
+      const long long ky = kys[jr];
+      px.clear();
+      py.clear();
+      for (long long kx : kxs) {
+        const std::uint64_t h = mix64(static_cast<std::uint64_t>(kx) * 0x100000001b3ULL ^
+                                      mix64(static_cast<std::uint64_t>(ky) ^ (static_cast<std::uint64_t>(s) << 40)));
+        const long long bx = kx * s;
+        const long long by = ky * s;
+        const long long offs[4][2] = {{s / 2, s / 2},
+                                      {s / 2, 0},
+                                      {0, s / 2},
+                                      {static_cast<long long>(h % s), static_cast<long long>((h >> 32) % s)}};
+        for (const auto& o : offs) {
+          px.push_back(static_cast<double>(std::clamp<long long>(bx + o[0], r.x0, xmax)));
+          py.push_back(static_cast<double>(std::clamp<long long>(by + o[1], r.y0, ymax)));
+        }
+      }
+      const int n = static_cast<int>(px.size());
+      ex.resize(n);
+      ey.resize(n);
+      tr.map(px.data(), py.data(), n, ex.data(), ey.data());
+      double m = 0.0;
+      for (int k = 0; k < n; ++k) {
+        double ix = 0.0;
+        double iy = 0.0;
+        interp_point(g, static_cast<long long>(px[k]), static_cast<long long>(py[k]), ix, iy);
+        if (!std::isfinite(ix) || !std::isfinite(iy)) continue;  // evaluated exactly in the map anyway
+        if (!std::isfinite(ex[k]) || !std::isfinite(ey[k])) {
+          m = std::numeric_limits<double>::infinity();
+          continue;
+        }
+        m = std::max(m, std::hypot(ix - ex[k], iy - ey[k]));
+      }
+      row_max[jr] = m;
+      row_points[jr] = n;
+    }
+  });
+  CheckResult res;
+  for (int j = 0; j < nrows; ++j) {
+    res.max_error = std::max(res.max_error, row_max[j]);
+    res.points += row_points[j];
+  }
+  return res;
+}
+
+}  // namespace
+
+MapGrid choose_map_grid(PixelTransform& out_to_in, const PixelRect& region, const PixelMapOptions& options) {
+  MapGrid grid;
+  grid.interp = options.interp;
+  if (options.mode == MapMode::Exact || region.empty()) return grid;
+  const int floor_step = std::max(2, options.min_step);
+  for (int step = options.initial_step; step >= floor_step; step /= 2) {
+    if (node_count(region, step) > kMaxNodes) break;
+    const NodeGrid g = build_nodes(out_to_in, region, step, options.interp);
+    const CheckResult c = check_grid(g, out_to_in, region, options.max_check_cells);
+    grid.checked_points += c.points;
+    grid.max_error_px = c.max_error;
+    if (c.max_error <= options.tolerance_px) {
+      grid.step = step;
+      return grid;
+    }
+    ++grid.halvings;
+  }
+  grid.step = 0;
+  grid.max_error_px = 0.0;
+  return grid;
+}
+
+PixelMap compute_pixel_map(PixelTransform& out_to_in, const PixelRect& band, const MapGrid& grid) {
+  PixelMap map;
+  map.band = band;
+  map.grid = grid;
+  if (band.empty()) return map;
+  const std::size_t total = static_cast<std::size_t>(band.area());
+  map.x.resize(total);
+  map.y.resize(total);
+  const std::size_t cols = static_cast<std::size_t>(band.cols);
+  if (grid.exact()) {
+    for_row_ranges(out_to_in, band.rows, band.area(), [&](PixelTransform& t, int r0, int r1) {
+      std::vector<double> px(cols);
+      std::vector<double> py(cols);
+      for (std::size_t c = 0; c < cols; ++c) px[c] = static_cast<double>(band.x0 + static_cast<long long>(c));
+      for (int r = r0; r < r1; ++r) {
+        std::fill(py.begin(), py.end(), static_cast<double>(band.y0 + r));
+        t.map(px.data(), py.data(), band.cols, map.x.data() + r * cols, map.y.data() + r * cols);
+      }
+    });
+    return map;
+  }
+  const NodeGrid g = build_nodes(out_to_in, band, grid.step, grid.interp);
+  for_row_ranges(out_to_in, band.rows, band.area(), [&](PixelTransform& t, int r0, int r1) {
+    RowScratch s;
+    for (int r = r0; r < r1; ++r) interp_row(g, t, band, r, map.x.data() + r * cols, map.y.data() + r * cols, s);
+  });
+  return map;
+}
+
+MapGrid choose_map_grid(const Wcs& output, const Wcs& input, const PixelRect& region,
+                        const PixelMapOptions& options) {
+  WcsPixelTransform t(output, input);
+  return choose_map_grid(t, region, options);
+}
+
+PixelMap compute_pixel_map(const Wcs& output, const Wcs& input, const PixelRect& band, const MapGrid& grid) {
+  WcsPixelTransform t(output, input);
+  return compute_pixel_map(t, band, grid);
+}
+
+PixelMap compute_pixel_map(const Wcs& output, const Wcs& input, const PixelRect& band,
+                           const PixelMapOptions& options) {
+  WcsPixelTransform t(output, input);
+  const MapGrid grid = choose_map_grid(t, band, options);
+  return compute_pixel_map(t, band, grid);
+}
+
+PixelMap affine_pixel_map(const Affine2x3& out_to_in, const PixelRect& band) {
+  AffinePixelTransform t(out_to_in);
+  return compute_pixel_map(t, band, MapGrid{});
+}
+
+}  // namespace zm

@@ -1,0 +1,197 @@
+#include "wcs/tan_sip.hpp"
+
+#include <wcslib/dis.h>
+#include <wcslib/wcs.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <numbers>
+#include <regex>
+#include <string>
+
+namespace zm {
+namespace {
+
+constexpr double kDeg = std::numbers::pi / 180.0;
+constexpr double kRad = 180.0 / std::numbers::pi;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr int kMaxOrder = 9;  // wcslib's TPD, which carries SIP, stops at degree 9
+constexpr int kMaxNewton = 30;
+
+double normalize_ra(double ra) {
+  double a = std::fmod(ra, 360.0);
+  if (a < 0.0) a += 360.0;
+  return a >= 360.0 ? a - 360.0 : a;
+}
+
+struct Powers {
+  double u[kMaxOrder + 1];
+  double v[kMaxOrder + 1];
+  Powers(double uu, double vv, int order) {
+    u[0] = v[0] = 1.0;
+    for (int k = 1; k <= order; ++k) {
+      u[k] = u[k - 1] * uu;
+      v[k] = v[k - 1] * vv;
+    }
+  }
+};
+
+double eval(const SipPolynomial& s, const Powers& pw) {
+  double sum = 0.0;
+  for (const auto& t : s.terms) sum += t.c * pw.u[t.p] * pw.v[t.q];
+  return sum;
+}
+
+// Value and gradient (d/du, d/dv).
+void eval_grad(const SipPolynomial& s, const Powers& pw, double& f, double& fu, double& fv) {
+  f = fu = fv = 0.0;
+  for (const auto& t : s.terms) {
+    f += t.c * pw.u[t.p] * pw.v[t.q];
+    if (t.p > 0) fu += t.c * t.p * pw.u[t.p - 1] * pw.v[t.q];
+    if (t.q > 0) fv += t.c * t.q * pw.u[t.p] * pw.v[t.q - 1];
+  }
+}
+
+double record_value(const dpkey& k) { return k.type == 0 ? static_cast<double>(k.value.i) : k.value.f; }
+
+// Reads wcslib's translation of the SIP keywords (A_p_q -> DP1 'SIP.FWD.p_q', ...). False for any record this
+// model would not honour (other renormalisations, axis maps or DOCORR = 0), leaving such headers to wcslib.
+bool read_sip(const disprm& d, const double crpix_1based[2], SipPolynomial poly[2][2]) {
+  if (std::strcmp(d.dtype[0], "SIP") != 0 || std::strcmp(d.dtype[1], "SIP") != 0) return false;
+  static const std::regex re(R"(^DP([12])\.(NAXES|AXIS\.([12])|OFFSET\.([12])|DOCORR|SIP\.(FWD|REV)\.([0-9])_([0-9])))"
+                             R"($)");
+  for (int k = 0; k < d.ndp; ++k) {
+    std::cmatch m;
+    if (!std::regex_match(d.dp[k].field, m, re)) return false;
+    const double value = record_value(d.dp[k]);
+    const int axis = m[1].str()[0] - '1';
+    if (m[2] == "NAXES") {
+      if (value != 2) return false;
+    } else if (m[3].matched) {
+      if (value != std::stoi(m[3].str())) return false;
+    } else if (m[4].matched) {
+      if (value != crpix_1based[std::stoi(m[4].str()) - 1]) return false;
+    } else if (m[2] == "DOCORR") {
+      if (value == 0) return false;
+    } else {
+      const int p = std::stoi(m[6].str()), q = std::stoi(m[7].str());
+      if (p + q > kMaxOrder) return false;
+      SipPolynomial& s = poly[axis][m[5] == "REV" ? 1 : 0];
+      if (value != 0.0) s.terms.push_back({p, q, value});
+      s.order = std::max(s.order, p + q);
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<TanSipModel> TanSipModel::from_wcsprm(const wcsprm& w) {
+  if (w.naxis != 2 || w.lng != 0 || w.lat != 1 || std::strcmp(w.cel.prj.code, "TAN") != 0) return std::nullopt;
+  // Default native pole only: LONPOLE 180, no (phi0, theta0) offset, celestial pole at CRVAL.
+  if (w.cel.offset || w.cel.ref[2] != 180.0 || w.lin.disseq) return std::nullopt;
+  if (w.cel.euler[0] != w.crval[0] || std::fabs(w.cel.euler[1] - (90.0 - w.crval[1])) > 1e-12) return std::nullopt;
+
+  TanSipModel m;
+  if (w.lin.dispre) {
+    SipPolynomial poly[2][2];
+    if (!read_sip(*w.lin.dispre, w.crpix, poly)) return std::nullopt;
+    m.a_ = poly[0][0];
+    m.b_ = poly[1][0];
+    m.ap_ = poly[0][1];
+    m.bp_ = poly[1][1];
+  }
+  m.crpix_[0] = w.crpix[0] - 1.0;
+  m.crpix_[1] = w.crpix[1] - 1.0;
+  for (int k = 0; k < 4; ++k) m.cd_[k] = w.cdelt[k / 2] * w.pc[k] * kDeg;
+  const double det = m.cd_[0] * m.cd_[3] - m.cd_[1] * m.cd_[2];
+  if (!(std::fabs(det) > 0.0) || !std::isfinite(det)) return std::nullopt;
+  m.cdinv_[0] = m.cd_[3] / det;
+  m.cdinv_[1] = -m.cd_[1] / det;
+  m.cdinv_[2] = -m.cd_[2] / det;
+  m.cdinv_[3] = m.cd_[0] / det;
+  m.ra0_ = w.crval[0];
+  m.sin_dec0_ = std::sin(w.crval[1] * kDeg);
+  m.cos_dec0_ = std::cos(w.crval[1] * kDeg);
+  return m;
+}
+
+void TanSipModel::pixel_to_world(std::span<const double> x, std::span<const double> y, std::span<double> ra,
+                                 std::span<double> dec) const {
+  const bool sip = !a_.empty() || !b_.empty();
+  const int order = std::max(a_.order, b_.order);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    double u = x[i] - crpix_[0], v = y[i] - crpix_[1];
+    if (!std::isfinite(u) || !std::isfinite(v)) {
+      ra[i] = dec[i] = kNaN;
+      continue;
+    }
+    if (sip) {
+      const Powers pw(u, v, order);
+      const double du = eval(a_, pw), dv = eval(b_, pw);
+      u += du;
+      v += dv;
+    }
+    const double xi = cd_[0] * u + cd_[1] * v;
+    const double eta = cd_[2] * u + cd_[3] * v;
+    const double den = cos_dec0_ - eta * sin_dec0_;
+    ra[i] = normalize_ra(ra0_ + std::atan2(xi, den) * kRad);
+    dec[i] = std::atan2(eta * cos_dec0_ + sin_dec0_, std::sqrt(xi * xi + den * den)) * kRad;
+  }
+}
+
+// Solves (u + f(u, v), v + g(u, v)) = (up, vp) by Newton's method.
+bool TanSipModel::undistort(double up, double vp, double& u, double& v) const {
+  const int order = std::max(a_.order, b_.order);
+  u = up;
+  v = vp;
+  if (!ap_.empty() || !bp_.empty()) {
+    const Powers pw(up, vp, std::max(ap_.order, bp_.order));
+    u += eval(ap_, pw);
+    v += eval(bp_, pw);
+  }
+  for (int it = 0; it < kMaxNewton; ++it) {
+    const Powers pw(u, v, order);
+    double f, fu, fv, g, gu, gv;
+    eval_grad(a_, pw, f, fu, fv);
+    eval_grad(b_, pw, g, gu, gv);
+    const double r1 = u + f - up, r2 = v + g - vp;
+    const double j11 = 1.0 + fu, j12 = fv, j21 = gu, j22 = 1.0 + gv;
+    const double det = j11 * j22 - j12 * j21;
+    if (!std::isfinite(det) || det == 0.0) return false;
+    const double du = (j22 * r1 - j12 * r2) / det, dv = (j11 * r2 - j21 * r1) / det;
+    u -= du;
+    v -= dv;
+    // Quadratic convergence: once the step is at rounding level the next one would be far below it.
+    if (std::fabs(du) + std::fabs(dv) <= 1e-13 * (1.0 + std::fabs(u) + std::fabs(v))) return std::isfinite(u + v);
+  }
+  return false;
+}
+
+void TanSipModel::world_to_pixel(std::span<const double> ra, std::span<const double> dec, std::span<double> x,
+                                 std::span<double> y) const {
+  const bool sip = !a_.empty() || !b_.empty();
+  for (std::size_t i = 0; i < ra.size(); ++i) {
+    const double da = (ra[i] - ra0_) * kDeg, d = dec[i] * kDeg;
+    const double sin_d = std::sin(d), cos_d = std::cos(d), sin_da = std::sin(da), cos_da = std::cos(da);
+    const double cosc = sin_dec0_ * sin_d + cos_dec0_ * cos_d * cos_da;
+    // cosc <= 0: the far hemisphere, which the gnomonic projection does not reach (wcslib: theta < 0).
+    if (!(cosc > 0.0) || !std::isfinite(da)) {
+      x[i] = y[i] = kNaN;
+      continue;
+    }
+    const double xi = cos_d * sin_da / cosc;
+    const double eta = (cos_dec0_ * sin_d - sin_dec0_ * cos_d * cos_da) / cosc;
+    double u = cdinv_[0] * xi + cdinv_[1] * eta, v = cdinv_[2] * xi + cdinv_[3] * eta;
+    if (sip && !undistort(u, v, u, v)) {
+      x[i] = y[i] = kNaN;
+      continue;
+    }
+    x[i] = u + crpix_[0];
+    y[i] = v + crpix_[1];
+  }
+}
+
+}  // namespace zm
