@@ -12,7 +12,8 @@ namespace {
 std::string normalised(std::string_view text) {
   std::string s;
   for (char c : text) {
-    if (!std::isspace(static_cast<unsigned char>(c))) s.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+    if (!std::isspace(static_cast<unsigned char>(c)))
+      s.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
   }
   return s;
 }
@@ -38,10 +39,14 @@ std::optional<BayerPattern> parse_bayer_pattern(std::string_view text) {
 
 std::string_view to_string(BayerPattern p) {
   switch (p) {
-    case BayerPattern::RGGB: return "RGGB";
-    case BayerPattern::BGGR: return "BGGR";
-    case BayerPattern::GRBG: return "GRBG";
-    case BayerPattern::GBRG: return "GBRG";
+    case BayerPattern::RGGB:
+      return "RGGB";
+    case BayerPattern::BGGR:
+      return "BGGR";
+    case BayerPattern::GRBG:
+      return "GRBG";
+    case BayerPattern::GBRG:
+      return "GBRG";
   }
   return "GRBG";
 }
@@ -66,8 +71,6 @@ std::optional<DebayerMethod> parse_debayer_method(std::string_view text) {
   return std::nullopt;
 }
 
-int cfa_channel(BayerPattern p, int x, int y) {
-  return kCell[static_cast<int>(p)][(x & 1) + 2 * (y & 1)];
-}
+int cfa_channel(BayerPattern p, int x, int y) { return kCell[static_cast<int>(p)][(x & 1) + 2 * (y & 1)]; }
 
 }  // namespace zm

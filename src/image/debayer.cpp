@@ -1,12 +1,14 @@
 #include "image/debayer.hpp"
 
-#include <algorithm>
-#include <cmath>
-#include <stdexcept>
-#include <vector>
-
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <stdexcept>
+#include <vector>
 
 #include "image/cfa_sites.hpp"
 #include "image/padded_band.hpp"
@@ -57,6 +59,18 @@ void bilinear_chunk(BayerPattern p, const PaddedBand& band, int y0, int rows, in
   }
 }
 
+// a if pick_a else b, as bit masks: the edge-aware choices are data-dependent coin flips on noisy sky, where a
+// jump would mispredict half the time, and the masks let the row loops vectorise (a ternary here does neither).
+inline float select(bool pick_a, float a, float b) {
+  const std::uint32_t mask = 0u - static_cast<std::uint32_t>(pick_a);
+  return std::bit_cast<float>((std::bit_cast<std::uint32_t>(a) & mask) | (std::bit_cast<std::uint32_t>(b) & ~mask));
+}
+
+// The directional estimate along the smaller of two gradients, their mean on a tie.
+inline float directional(float d1, float d2, float v1, float v2) {
+  return select(d1 < d2, v1, select(d2 < d1, v2, 0.5f * (v1 + v2)));
+}
+
 // Hamilton-Adams style green at a red/blue site: interpolate along the direction where the green difference plus
 // the same-colour second derivative is smaller, corrected by that second derivative (colour differences vary
 // slower than colours). Written as mean + correction so a constant field comes out exact.
@@ -67,7 +81,7 @@ inline float edge_aware_green(const float* c, std::ptrdiff_t w) {
   const float dv = std::fabs(c[-w] - c[w]) + std::fabs(lap_v);
   const float gh = 0.5f * (c[-1] + c[1]) + 0.25f * lap_h;
   const float gv = 0.5f * (c[-w] + c[w]) + 0.25f * lap_v;
-  return dh < dv ? gh : (dv < dh ? gv : 0.5f * (gh + gv));
+  return directional(dh, dv, gh, gv);
 }
 
 // Red or blue at a site with samples at offsets +-o: mean of the samples plus the green second derivative.
@@ -84,51 +98,53 @@ inline float diagonal_colour(const float* c, std::ptrdiff_t w, const float* g, s
   const float d2 = std::fabs(c[-w + 1] - c[w - 1]) + std::fabs(lap2);
   const float v1 = 0.5f * (c[-w - 1] + c[w + 1]) + 0.5f * lap1;
   const float v2 = 0.5f * (c[-w + 1] + c[w - 1]) + 0.5f * lap2;
-  return d1 < d2 ? v1 : (d2 < d1 ? v2 : 0.5f * (v1 + v2));
+  return directional(d1, d2, v1, v2);
 }
 
 // Edge-directed demosaic: full green plane first (one row and column beyond the output, which the red/blue step
-// reads), then red and blue by colour-difference interpolation against that green.
+// reads), then red and blue by colour-difference interpolation against that green. Each estimate is computed for
+// every column of a row in a plain loop (which vectorises; half the results are discarded) and then picked by
+// CFA phase: about twice as fast as one branchy pass over the sites.
 void edge_aware_chunk(BayerPattern p, const PaddedBand& band, int y0, int rows, int width, RgbRows out,
-                      std::vector<float>& green) {
+                      std::vector<float>& scratch) {
   const std::ptrdiff_t w = band.stride();
   const std::ptrdiff_t gw = static_cast<std::ptrdiff_t>(width) + 2;
-  green.resize(static_cast<std::size_t>(rows + 2) * static_cast<std::size_t>(gw));
-  auto green_row = [&](int k) { return green.data() + static_cast<std::ptrdiff_t>(k + 1) * gw + 1; };
+  scratch.resize(static_cast<std::size_t>(rows + 2) * static_cast<std::size_t>(gw) +
+                 3 * static_cast<std::size_t>(width));
+  float* green = scratch.data();
+  float* diag = green + static_cast<std::ptrdiff_t>(rows + 2) * gw;
+  float* hor = diag + width;
+  float* ver = hor + width;
+  auto green_row = [&](int k) { return green + static_cast<std::ptrdiff_t>(k + 1) * gw + 1; };
 
   for (int k = -1; k <= rows; ++k) {
     const float* row = band.row(k);
     float* gr = green_row(k);
-    detail::for_row_sites(p, y0 + k, -1, width + 1, [&]<Site S>(int x) {
-      if constexpr (S == Site::R || S == Site::B) {
-        gr[x] = edge_aware_green(row + x, w);
-      } else {
-        gr[x] = row[x];
-      }
-    });
+    for (int x = -1; x <= width; ++x) gr[x] = edge_aware_green(row + x, w);
+    const int first_green = cfa_channel(p, 1, y0 + k) == 1 ? -1 : 0;  // columns -1 and 1 share a colour
+    for (int x = first_green; x <= width; x += 2) gr[x] = row[x];
   }
 
   for (int k = 0; k < rows; ++k) {
     const float* row = band.row(k);
     const float* gr = green_row(k);
+    for (int x = 0; x < width; ++x) diag[x] = diagonal_colour(row + x, w, gr + x, gw);
+    for (int x = 0; x < width; ++x) hor[x] = colour_difference(row + x, gr + x, row[x], 1, 1);
+    for (int x = 0; x < width; ++x) ver[x] = colour_difference(row + x, gr + x, row[x], w, gw);
     float* r = out.r + static_cast<std::ptrdiff_t>(k) * width;
     float* g = out.g + static_cast<std::ptrdiff_t>(k) * width;
     float* b = out.b + static_cast<std::ptrdiff_t>(k) * width;
+    std::copy(gr, gr + width, g);
     detail::for_row_sites(p, y0 + k, 0, width, [&]<Site S>(int x) {
-      const float* c = row + x;
-      const float* gc = gr + x;
-      g[x] = gc[0];
       if constexpr (S == Site::R) {
-        r[x] = c[0];
-        b[x] = diagonal_colour(c, w, gc, gw);
+        r[x] = row[x];
+        b[x] = diag[x];
       } else if constexpr (S == Site::B) {
-        r[x] = diagonal_colour(c, w, gc, gw);
-        b[x] = c[0];
+        r[x] = diag[x];
+        b[x] = row[x];
       } else {
-        const float h = colour_difference(c, gc, c[0], 1, 1);
-        const float v = colour_difference(c, gc, c[0], w, gw);
-        r[x] = S == Site::GinR ? h : v;
-        b[x] = S == Site::GinR ? v : h;
+        r[x] = S == Site::GinR ? hor[x] : ver[x];
+        b[x] = S == Site::GinR ? ver[x] : hor[x];
       }
     });
   }
@@ -138,7 +154,7 @@ void edge_aware_chunk(BayerPattern p, const PaddedBand& band, int y0, int rows, 
 void debayer_rows_into(BayerPattern pattern, DebayerMethod method, const float* cfa, int width, int full_height,
                        int cfa_row0, int cfa_rows, int out_row0, int out_rows, RgbRows out) {
   PaddedBand band;
-  std::vector<float> green;
+  std::vector<float> scratch;
   for (int done = 0; done < out_rows; done += kChunkRows) {
     const int rows = std::min(kChunkRows, out_rows - done);
     const int y0 = out_row0 + done;
@@ -148,7 +164,7 @@ void debayer_rows_into(BayerPattern pattern, DebayerMethod method, const float* 
     if (method == DebayerMethod::Bilinear) {
       bilinear_chunk(pattern, band, y0, rows, width, chunk);
     } else {
-      edge_aware_chunk(pattern, band, y0, rows, width, chunk, green);
+      edge_aware_chunk(pattern, band, y0, rows, width, chunk, scratch);
     }
   }
 }

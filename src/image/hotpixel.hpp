@@ -10,14 +10,15 @@ namespace zm {
 
 struct HotPixelParams {
   float threshold_sigma = 3.0f;  // excess over the 5x5 median, in local sigmas
-  // A replaced pixel's excess must exceed this many times the largest excess among its nearest neighbours (a hot
-  // pixel is a single-pixel spike; a star core is not) and this many local sigmas.
+  // Isolation: the excess must also beat this many times the largest excess among the nearest neighbours (a hot
+  // pixel is a single-pixel spike; a star core is not): excess > threshold_sigma*sigma + ratio*neighbour_excess.
   float isolation_ratio = 4.0f;
   float sigma_floor = 1e-5f;  // lower bound of the local sigma (flat synthetic data has MAD = 0)
 };
 
-// Rows of context a band needs on each side (5x5 same-colour window on a CFA = 4 rows).
-constexpr int kHotPixelHalo = 4;
+// Rows of context a band needs on each side: a 5x5 same-colour window on a CFA spans 4 rows, and one more is needed
+// at the first/last rows, where each colour plane is mirrored as its own image.
+constexpr int kHotPixelHalo = 5;
 
 // Per channel of a colour image. Returns the number of pixels replaced.
 std::size_t correct_hot_pixels(ImageF& image, const HotPixelParams& params = {});

@@ -9,6 +9,10 @@
 #include <numbers>
 #include <string>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace zm {
 namespace {
 
@@ -29,55 +33,51 @@ double lanczos3(double t) {
   return 3.0 * std::sin(pt) * std::sin(pt / 3.0) / (pt * pt);
 }
 
-// Lanczos-3 weights of the six taps i0-2 .. i0+3 for fractional offsets f = m / kPhases.
+// Normalised Lanczos-3 weights of the six taps i0-2 .. i0+3 for fractional offsets f = m / kPhases. Linear
+// interpolation between two rows that each sum to 1 sums to 1 as well, so samples need no normalisation.
 struct LanczosTable {
   static constexpr int kPhases = 2048;
   std::array<std::array<double, 6>, kPhases + 1> w{};
   LanczosTable() {
     for (int m = 0; m <= kPhases; ++m) {
       const double f = static_cast<double>(m) / kPhases;
-      for (int k = 0; k < 6; ++k) w[m][k] = lanczos3(f + 2.0 - k);
+      double sum = 0.0;
+      for (int k = 0; k < 6; ++k) sum += (w[m][k] = lanczos3(f + 2.0 - k));
+      for (int k = 0; k < 6; ++k) w[m][k] /= sum;
     }
   }
 };
 
-const LanczosTable& lanczos_table() {
-  static const LanczosTable table;
-  return table;
-}
+const LanczosTable kLanczosTable;
 
 template <int N>
 struct Taps {
+  std::size_t yo[N];  // offsets of the tap rows in the plane (row * width)
   int xi[N];
-  int yi[N];
   double wx[N];
   double wy[N];
 };
 
-enum class TapKind : unsigned char { Invalid, Direct, General };
-
-template <int N>
-inline void normalise(double* w) {
-  double s = 0.0;
-  for (int k = 0; k < N; ++k) s += w[k];
-  const double inv = 1.0 / s;
-  for (int k = 0; k < N; ++k) w[k] *= inv;
-}
+// Direct: both axes snapped, one pixel read. Contiguous: x taps are consecutive columns (the common interior
+// case, done with SSE2 pairs). Gather: x taps clamped at a border or snapped.
+enum class TapKind : unsigned char { Invalid, Direct, Contiguous, Gather };
 
 // Fills the taps of one axis. Returns true when the coordinate was snapped to a single pixel.
 template <Kernel K>
 inline bool axis_taps(double v, int size, int* idx, double* w) {
   constexpr int N = taps_of<K>();
   const int last = size - 1;
+  // v >= -0.5 here, so truncating v + 1 is floor(v) + 1 (std::floor is a libm call without SSE4.1).
   if constexpr (K == Kernel::Nearest) {
-    idx[0] = std::clamp(static_cast<int>(std::floor(v + 0.5)), 0, last);
+    idx[0] = std::clamp(static_cast<int>(v + 1.5) - 1, 0, last);
     w[0] = 1.0;
     return true;
   } else {
-    const double r = std::nearbyint(v);
-    if (std::fabs(v - r) <= kSnapTolerancePx) {
+    const int i0 = static_cast<int>(v + 1.0) - 1;
+    const double f = v - i0;
+    if (f <= kSnapTolerancePx || f >= 1.0 - kSnapTolerancePx) {
       // Every tap reads the same pixel with weight 0 except one: the sum is that pixel's value exactly.
-      const int c = std::clamp(static_cast<int>(r), 0, last);
+      const int c = std::clamp(f <= kSnapTolerancePx ? i0 : i0 + 1, 0, last);
       for (int k = 0; k < N; ++k) {
         idx[k] = c;
         w[k] = 0.0;
@@ -85,30 +85,24 @@ inline bool axis_taps(double v, int size, int* idx, double* w) {
       w[0] = 1.0;
       return true;
     }
-    const double fl = std::floor(v);
-    const int i0 = static_cast<int>(fl);
-    const double f = v - fl;
     constexpr int before = (N - 1) / 2;
     for (int k = 0; k < N; ++k) idx[k] = std::clamp(i0 - before + k, 0, last);
     if constexpr (K == Kernel::Bilinear) {
       w[0] = 1.0 - f;
       w[1] = f;
     } else if constexpr (K == Kernel::Bicubic) {
-      // Keys (a = -0.5) at distances f+1, f, 1-f, 2-f.
+      // Keys (a = -0.5) at distances f+1, f, 1-f, 2-f; the four sum to 1 identically.
       w[0] = ((-0.5 * f + 1.0) * f - 0.5) * f;
       w[1] = (1.5 * f - 2.5) * f * f + 1.0;
       w[2] = ((-1.5 * f + 2.0) * f + 0.5) * f;
       w[3] = (0.5 * f - 0.5) * f * f;
-      normalise<N>(w);
     } else {
-      const LanczosTable& t = lanczos_table();
       const double p = f * LanczosTable::kPhases;
       const int m = std::min(static_cast<int>(p), LanczosTable::kPhases - 1);
       const double a = p - m;
-      const auto& lo = t.w[m];
-      const auto& hi = t.w[m + 1];
+      const auto& lo = kLanczosTable.w[m];
+      const auto& hi = kLanczosTable.w[m + 1];
       for (int k = 0; k < N; ++k) w[k] = lo[k] + a * (hi[k] - lo[k]);
-      normalise<N>(w);
     }
     return false;
   }
@@ -119,25 +113,72 @@ inline TapKind point_taps(double x, double y, const PlaneBand& b, Taps<taps_of<K
   constexpr int N = taps_of<K>();
   // Written so that NaN coordinates fail the test.
   if (!(x >= -0.5 && x <= b.width - 0.5 && y >= -0.5 && y <= b.height - 0.5)) return TapKind::Invalid;
+  int yi[N];
   const bool sx = axis_taps<K>(x, b.width, t.xi, t.wx);
-  const bool sy = axis_taps<K>(y, b.height, t.yi, t.wy);
+  const bool sy = axis_taps<K>(y, b.height, yi, t.wy);
   for (int k = 0; k < N; ++k) {
-    t.yi[k] -= b.row0;
-    if (t.yi[k] < 0 || t.yi[k] >= b.rows) return TapKind::Invalid;
+    const int r = yi[k] - b.row0;
+    if (r < 0 || r >= b.rows) return TapKind::Invalid;
+    t.yo[k] = static_cast<std::size_t>(r) * static_cast<std::size_t>(b.width);
   }
-  return (sx && sy) ? TapKind::Direct : TapKind::General;
+  if (sx && sy) return TapKind::Direct;
+  return (!sx && t.xi[N - 1] - t.xi[0] == N - 1) ? TapKind::Contiguous : TapKind::Gather;
 }
 
-template <int N>
-inline float apply_taps(const Taps<N>& t, const float* plane, std::size_t width) {
-  double acc = 0.0;
-  for (int j = 0; j < N; ++j) {
-    const float* row = plane + static_cast<std::size_t>(t.yi[j]) * width;
-    double s = 0.0;
-    for (int i = 0; i < N; ++i) s += t.wx[i] * static_cast<double>(row[t.xi[i]]);
-    acc += t.wy[j] * s;
+// Column sums first (sum over rows of wy * pixel, per tap column), then the x weights with even and odd taps
+// accumulated apart and added last: the same operations, in the same order, for every path, so a pixel's
+// value never depends on which path computed it.
+template <int N, bool kContiguous>
+inline float apply_taps(const Taps<N>& t, const float* plane) {
+  static_assert(N % 2 == 0);
+  double col[N];
+  const float* row = plane + t.yo[0];
+  for (int i = 0; i < N; ++i) col[i] = t.wy[0] * static_cast<double>(row[kContiguous ? t.xi[0] + i : t.xi[i]]);
+  for (int j = 1; j < N; ++j) {
+    row = plane + t.yo[j];
+    for (int i = 0; i < N; ++i) col[i] += t.wy[j] * static_cast<double>(row[kContiguous ? t.xi[0] + i : t.xi[i]]);
   }
-  return static_cast<float>(acc);
+  double even = t.wx[0] * col[0];
+  double odd = t.wx[1] * col[1];
+  for (int i = 2; i < N; i += 2) {
+    even += t.wx[i] * col[i];
+    odd += t.wx[i + 1] * col[i + 1];
+  }
+  return static_cast<float>(even + odd);
+}
+
+#if defined(__SSE2__)
+// The contiguous case with SSE2 pairs of doubles: lane 0 carries the even taps, lane 1 the odd ones, which is
+// exactly the scalar order above, so both paths give the same bits.
+template <int N>
+inline float apply_taps_sse2(const Taps<N>& t, const float* plane) {
+  static_assert(N % 2 == 0);
+  constexpr int P = N / 2;
+  __m128d col[P];
+  auto load_pair = [](const float* p) {
+    return _mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+  };
+  const float* row = plane + t.yo[0] + t.xi[0];
+  __m128d w = _mm_set1_pd(t.wy[0]);
+  for (int k = 0; k < P; ++k) col[k] = _mm_mul_pd(w, load_pair(row + 2 * k));
+  for (int j = 1; j < N; ++j) {
+    row = plane + t.yo[j] + t.xi[0];
+    w = _mm_set1_pd(t.wy[j]);
+    for (int k = 0; k < P; ++k) col[k] = _mm_add_pd(col[k], _mm_mul_pd(w, load_pair(row + 2 * k)));
+  }
+  __m128d acc = _mm_mul_pd(_mm_loadu_pd(t.wx), col[0]);
+  for (int k = 1; k < P; ++k) acc = _mm_add_pd(acc, _mm_mul_pd(_mm_loadu_pd(t.wx + 2 * k), col[k]));
+  return static_cast<float>(_mm_cvtsd_f64(acc) + _mm_cvtsd_f64(_mm_unpackhi_pd(acc, acc)));
+}
+#endif
+
+template <int N>
+inline float apply_contiguous(const Taps<N>& t, const float* plane) {
+#if defined(__SSE2__)
+  return apply_taps_sse2<N>(t, plane);
+#else
+  return apply_taps<N, true>(t, plane);
+#endif
 }
 
 template <Kernel K>
@@ -160,10 +201,13 @@ void resample_row_impl(const PlaneBand& src, const double* xs, const double* ys,
             o[i] = kNaN;
             break;
           case TapKind::Direct:
-            o[i] = plane[static_cast<std::size_t>(taps[i].yi[0]) * width + taps[i].xi[0]];
+            o[i] = plane[taps[i].yo[0] + taps[i].xi[0]];
             break;
-          case TapKind::General:
-            o[i] = apply_taps<N>(taps[i], plane, width);
+          case TapKind::Contiguous:
+            if constexpr (N > 1) o[i] = apply_contiguous<N>(taps[i], plane);
+            break;
+          case TapKind::Gather:
+            if constexpr (N > 1) o[i] = apply_taps<N, false>(taps[i], plane);
             break;
         }
       }

@@ -5,6 +5,7 @@
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -144,48 +145,53 @@ void interp_point(const NodeGrid& g, long long px, long long py, double& xo, dou
   yo = row_sum(cy, 0, wx, g.taps());
 }
 
-// Interpolates one output row; pixels whose nodes include NaN are evaluated exactly.
-struct RowScratch {
-  std::vector<double> cx, cy, px, py, ex, ey;
-  std::vector<int> fallback;
+// Per-column node index and weights of a band, shared by all its rows (the x weights repeat on every row).
+struct ColumnWeights {
+  std::vector<int> i0;
+  std::vector<std::array<double, 4>> w;
+  ColumnWeights(const NodeGrid& g, const PixelRect& band) : i0(band.cols), w(band.cols) {
+    for (int c = 0; c < band.cols; ++c) {
+      i0[c] = axis_weights(g, static_cast<long long>(band.x0) + c, g.kx0, w[c].data());
+    }
+  }
 };
 
-void interp_row(const NodeGrid& g, PixelTransform& t, const PixelRect& band, int r, double* xo, double* yo,
-                RowScratch& s) {
+// Interpolates one output row. Returns false when some pixel came out non-finite (a NaN node in its support).
+bool interp_row(const NodeGrid& g, const ColumnWeights& cw, const PixelRect& band, int r, double* xo, double* yo,
+                std::vector<double>& cx, std::vector<double>& cy) {
   const long long y = static_cast<long long>(band.y0) + r;
   double wy[4];
   const int j0 = axis_weights(g, y, g.ky0, wy);
-  s.cx.resize(g.nx);
-  s.cy.resize(g.nx);
+  cx.resize(g.nx);
+  cy.resize(g.nx);
   // Only the node columns this band's pixels read.
   const int lo = static_cast<int>(floor_div(band.x0, g.step) - g.lead() - g.kx0);
   const int hi = static_cast<int>(floor_div(band.x0 + band.cols - 1, g.step) - g.lead() - g.kx0) + g.taps();
   for (int i = lo; i < hi; ++i) {
-    s.cx[i] = column_sum(g.x, g, j0, wy, i);
-    s.cy[i] = column_sum(g.y, g, j0, wy, i);
+    cx[i] = column_sum(g.x, g, j0, wy, i);
+    cy[i] = column_sum(g.y, g, j0, wy, i);
   }
-  s.fallback.clear();
-  double wx[4];
+  bool finite = true;
   for (int c = 0; c < band.cols; ++c) {
-    const int i0 = axis_weights(g, static_cast<long long>(band.x0) + c, g.kx0, wx);
-    xo[c] = row_sum(s.cx.data(), i0, wx, g.taps());
-    yo[c] = row_sum(s.cy.data(), i0, wx, g.taps());
-    if (!std::isfinite(xo[c]) || !std::isfinite(yo[c])) s.fallback.push_back(c);
+    xo[c] = row_sum(cx.data(), cw.i0[c], cw.w[c].data(), g.taps());
+    yo[c] = row_sum(cy.data(), cw.i0[c], cw.w[c].data(), g.taps());
+    finite = finite && std::isfinite(xo[c]) && std::isfinite(yo[c]);
   }
-  if (s.fallback.empty()) return;
-  const int n = static_cast<int>(s.fallback.size());
-  s.px.resize(n);
-  s.py.resize(n);
-  s.ex.resize(n);
-  s.ey.resize(n);
+  return finite;
+}
+
+// Replaces the non-finite entries of one row by exact evaluations (they may stay NaN).
+void exact_fallback(PixelTransform& t, const PixelRect& band, int r, double* xo, double* yo) {
+  std::vector<int> idx;
+  for (int c = 0; c < band.cols; ++c)
+    if (!std::isfinite(xo[c]) || !std::isfinite(yo[c])) idx.push_back(c);
+  const int n = static_cast<int>(idx.size());
+  std::vector<double> px(n), py(n, static_cast<double>(band.y0 + r)), ex(n), ey(n);
+  for (int k = 0; k < n; ++k) px[k] = static_cast<double>(band.x0 + idx[k]);
+  t.map(px.data(), py.data(), n, ex.data(), ey.data());
   for (int k = 0; k < n; ++k) {
-    s.px[k] = static_cast<double>(band.x0 + s.fallback[k]);
-    s.py[k] = static_cast<double>(y);
-  }
-  t.map(s.px.data(), s.py.data(), n, s.ex.data(), s.ey.data());
-  for (int k = 0; k < n; ++k) {
-    xo[s.fallback[k]] = s.ex[k];
-    yo[s.fallback[k]] = s.ey[k];
+    xo[idx[k]] = ex[k];
+    yo[idx[k]] = ey[k];
   }
 }
 
@@ -323,10 +329,21 @@ PixelMap compute_pixel_map(PixelTransform& out_to_in, const PixelRect& band, con
     return map;
   }
   const NodeGrid g = build_nodes(out_to_in, band, grid.step, grid.interp);
-  for_row_ranges(out_to_in, band.rows, band.area(), [&](PixelTransform& t, int r0, int r1) {
-    RowScratch s;
-    for (int r = r0; r < r1; ++r) interp_row(g, t, band, r, map.x.data() + r * cols, map.y.data() + r * cols, s);
+  const ColumnWeights cw(g, band);
+  std::vector<std::uint8_t> row_ok(band.rows, 1);
+  tbb::parallel_for(tbb::blocked_range<int>(0, band.rows), [&](const tbb::blocked_range<int>& range) {
+    std::vector<double> cx, cy;
+    for (int r = range.begin(); r < range.end(); ++r)
+      row_ok[r] = interp_row(g, cw, band, r, map.x.data() + r * cols, map.y.data() + r * cols, cx, cy);
   });
+  std::vector<int> redo;
+  for (int r = 0; r < band.rows; ++r)
+    if (!row_ok[r]) redo.push_back(r);
+  for_row_ranges(out_to_in, static_cast<int>(redo.size()), static_cast<long long>(redo.size()) * band.cols,
+                 [&](PixelTransform& t, int a, int b) {
+                   for (int k = a; k < b; ++k)
+                     exact_fallback(t, band, redo[k], map.x.data() + redo[k] * cols, map.y.data() + redo[k] * cols);
+                 });
   return map;
 }
 

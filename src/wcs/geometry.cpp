@@ -30,8 +30,15 @@ void standard_coords(SkyCoord c, SkyCoord s, double& xi, double& eta) {
 
 // Central differences with a one-pixel step: the truncation error (~h^2 * third derivative) is far below
 // 1e-9 relative for any real plate scale, and the step is large enough to keep rounding negligible.
+// The image centre, or the reference pixel while the image size is unknown (a bare header).
+PixelCoord centre_pixel(const Wcs& wcs) {
+  if (wcs.width() <= 0 || wcs.height() <= 0) return wcs.crpix();
+  return {0.5 * (wcs.width() - 1), 0.5 * (wcs.height() - 1)};
+}
+
 Jacobian centre_jacobian(Wcs& wcs) {
-  const double cx = 0.5 * (wcs.width() - 1), cy = 0.5 * (wcs.height() - 1);
+  const PixelCoord centre = centre_pixel(wcs);
+  const double cx = centre.x, cy = centre.y;
   const double h = 1.0;
   const double xs[5] = {cx, cx + h, cx - h, cx, cx};
   const double ys[5] = {cy, cy, cy, cy + h, cy - h};
@@ -46,13 +53,19 @@ Jacobian centre_jacobian(Wcs& wcs) {
 
 }  // namespace
 
+// Vincenty's atan2 form. The terms that are differences of nearly equal products for close points are rewritten
+// with sin(d2 - d1) and hav = sin^2(dRA / 2), so tiny separations keep full relative precision too:
+//   cos d1 sin d2 - sin d1 cos d2 cos dRA = sin(d2 - d1) + 2 sin d1 cos d2 hav
+//   sin d1 sin d2 + cos d1 cos d2 cos dRA = cos(d2 - d1) - 2 cos d1 cos d2 hav
 double angular_distance_deg(SkyCoord a, SkyCoord b) {
   const double da = (b.ra - a.ra) * kDeg;
   const double d1 = a.dec * kDeg, d2 = b.dec * kDeg;
-  const double sd1 = std::sin(d1), cd1 = std::cos(d1), sd2 = std::sin(d2), cd2 = std::cos(d2);
-  const double num1 = cd2 * std::sin(da);
-  const double num2 = cd1 * sd2 - sd1 * cd2 * std::cos(da);
-  const double den = sd1 * sd2 + cd1 * cd2 * std::cos(da);
+  const double dd = (b.dec - a.dec) * kDeg;  // differenced in degrees: exact for close points
+  const double s = std::sin(0.5 * da);
+  const double hav = s * s;
+  const double num1 = std::cos(d2) * std::sin(da);
+  const double num2 = std::sin(dd) + 2.0 * std::sin(d1) * std::cos(d2) * hav;
+  const double den = std::cos(dd) - 2.0 * std::cos(d1) * std::cos(d2) * hav;
   return std::atan2(std::hypot(num1, num2), den) * kRad;
 }
 
@@ -75,7 +88,7 @@ std::array<SkyCoord, 4> footprint_corners(Wcs& wcs) {
   return {SkyCoord{ra[0], dec[0]}, SkyCoord{ra[1], dec[1]}, SkyCoord{ra[2], dec[2]}, SkyCoord{ra[3], dec[3]}};
 }
 
-SkyCoord image_centre(Wcs& wcs) { return wcs.pixel_to_world(PixelCoord{0.5 * (wcs.width() - 1), 0.5 * (wcs.height() - 1)}); }
+SkyCoord image_centre(Wcs& wcs) { return wcs.pixel_to_world(centre_pixel(wcs)); }
 
 double position_angle_deg(Wcs& wcs) {
   const Jacobian j = centre_jacobian(wcs);

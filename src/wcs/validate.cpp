@@ -127,7 +127,7 @@ WcsValidation validate_wcs_header(const FitsHeader& header, const WcsBounds& bou
   try {
     wcs.emplace(Wcs::from_header(header, "", width, height));
   } catch (const InputError& e) {
-    return reject("wcslib rejects the WCS: " + e.reason(), scale);
+    return reject(e.reason(), scale);  // already specific: "wcslib rejected the WCS: <wcslib's message>"
   }
   if (wcs->width() <= 0 || wcs->height() <= 0)
     return reject("image size unknown (no NAXIS1/NAXIS2) for the footprint check", scale);

@@ -1,7 +1,8 @@
 // Wcs on top of wcslib: header parsing (wcspih), reduction to the celestial pair (wcssub), batched transforms.
 //
-// Pixel convention: our pixel coordinates are 0-based, wcslib's (FITS) are 1-based; the +-1 happens only here.
-// Batched transforms go through fixed-size chunks of per-instance scratch, so a warm instance never allocates.
+// Pixel convention: our pixel coordinates are 0-based, wcslib's (FITS) are 1-based; the +-1 happens only here
+// (and in the closed-form TAN/TAN-SIP model, tan_sip.hpp, which serves those projections when it applies).
+// Batched wcslib transforms go through fixed-size chunks of per-instance scratch: a warm instance never allocates.
 // wcslib reports bad points through stat[] (WCSERR_BAD_PIX / WCSERR_BAD_WORLD); those become NaN. Any other
 // failure of a whole chunk is retried point by point so that one pathological point cannot blank a row.
 #include "wcs/wcs.hpp"
@@ -15,9 +16,12 @@
 #include <limits>
 #include <mutex>
 #include <stdexcept>
+#include <string_view>
+#include <variant>
 
 #include "core/error.hpp"
 #include "wcs/wcs_impl.hpp"
+#include "wcs/wcs_keys.hpp"
 
 namespace zm {
 namespace {
@@ -45,6 +49,31 @@ struct ParsedReps {
     if (reps) wcsvfree(&nwcs, &reps);
   }
 };
+
+// The header as wcspih reads it. Some writers quote numbers (CRVAL1 = '150.0'); wcspih would drop such a card and
+// silently use a default (CRVAL 0), so numeric strings under numeric WCS keywords are handed over as numbers.
+bool is_numeric_wcs_key(std::string_view key) {
+  auto numeric = [](std::string_view k) {
+    return wcskeys::matches_any(k, {"WCSAXES", "CRVAL#", "CRPIX#", "CDELT#", "CROTA#", "CD#_#", "PC#_#", "PV#_#",
+                                    "LONPOLE", "LATPOLE", "EQUINOX", "EPOCH", "A_#_#", "B_#_#", "AP_#_#", "BP_#_#",
+                                    "A_ORDER", "B_ORDER", "AP_ORDER", "BP_ORDER", "A_DMAX", "B_DMAX"});
+  };
+  // Alternate representations carry a trailing letter (CRVAL1A).
+  const bool alt = !key.empty() && key.back() >= 'A' && key.back() <= 'Z';
+  return numeric(key) || (alt && numeric(key.substr(0, key.size() - 1)));
+}
+
+std::string wcspih_cards(const FitsHeader& header) {
+  std::optional<FitsHeader> fixed;
+  for (const FitsCard& c : header.cards()) {
+    if (!std::holds_alternative<std::string>(c.value) || !is_numeric_wcs_key(c.key)) continue;
+    if (auto v = header.get_double(c.key)) {
+      if (!fixed) fixed = header;
+      fixed->set(c.key, *v);
+    }
+  }
+  return (fixed ? *fixed : header).to_card_string();
+}
 
 int header_size(const FitsHeader& header, const char* naxis_key, const char* sidecar_key) {
   for (const char* key : {naxis_key, sidecar_key}) {
@@ -86,12 +115,6 @@ void require_finite_cards(const FitsHeader& header, char alt, const std::string&
 
 namespace wcsdetail {
 
-int set_up(Wcs::Impl& impl) {
-  int status = wcsset(&impl.prm);
-  if (status == 0) impl.closed_form = TanSipModel::from_wcsprm(impl.prm);
-  return status;
-}
-
 std::string wcslib_message(const wcsprm& prm, int status) {
   if (prm.err && prm.err->msg[0] != '\0') return prm.err->msg;
   if (status > 0 && status <= WCSERR_UNSET) return wcs_errmsg[status];
@@ -100,9 +123,15 @@ std::string wcslib_message(const wcsprm& prm, int status) {
 
 }  // namespace wcsdetail
 
+int Wcs::Impl::set_up() {
+  int status = wcsset(&prm);
+  if (status == 0) closed_form = TanSipModel::from_wcsprm(prm);
+  return status;
+}
+
 Wcs Wcs::from_header(const FitsHeader& header, const std::string& source, int width, int height) {
   enable_wcslib_messages();
-  std::string cards = header.to_card_string();
+  std::string cards = wcspih_cards(header);
   ParsedReps parsed;
   int nreject = 0;
   int status = wcspih(cards.data(), static_cast<int>(cards.size() / 80), WCSHDR_all, 0, &nreject, &parsed.nwcs,
@@ -128,7 +157,7 @@ Wcs Wcs::from_header(const FitsHeader& header, const std::string& source, int wi
                        "celestial axes are image axes " + std::to_string(axes[0]) + " and " + std::to_string(axes[1]) +
                            "; only axes 1 and 2 are supported");
     require_finite_cards(header, parsed.reps[i].alt[0], source);
-    status = wcsdetail::set_up(*impl);
+    status = impl->set_up();
     if (status != 0)
       throw InputError(InputErrorKind::BadWcs, source,
                        "wcslib rejected the WCS: " + wcsdetail::wcslib_message(impl->prm, status));
@@ -159,7 +188,7 @@ Wcs Wcs::make_tan(SkyCoord crval, PixelCoord crpix, const std::array<double, 4>&
   p.altlin = 2;
   std::strcpy(p.radesys, "ICRS");
   p.flag = 0;
-  status = wcsdetail::set_up(*w.impl_);
+  status = w.impl_->set_up();
   if (status != 0)
     throw InputError(InputErrorKind::BadWcs, "(make_tan)",
                      "wcslib rejected the WCS: " + wcsdetail::wcslib_message(p, status));
@@ -174,7 +203,7 @@ Wcs::Wcs(const Wcs& other) : width_(other.width_), height_(other.height_) {
   // nsub = axes = null: a deep copy of every parameter, distortions included (wcslib >= 7.x).
   int status = wcssub(1, &other.impl_->prm, nullptr, nullptr, &impl->prm);
   impl->owns_prm = impl->prm.flag != -1;
-  if (status == 0) status = wcsdetail::set_up(*impl);
+  if (status == 0) status = impl->set_up();
   impl->closed_form_enabled = other.impl_->closed_form_enabled;
   if (status != 0) throw std::runtime_error("copying a WCS failed: " + wcsdetail::wcslib_message(impl->prm, status));
   impl_ = std::move(impl);

@@ -24,6 +24,8 @@ struct Wcs::Impl {
   bool closed_form_enabled = true;
 
   Impl() { prm.flag = -1; }
+  // wcsset, then the closed-form model when the WCS allows it. Returns wcslib's status.
+  int set_up();
   ~Impl() {
     if (owns_prm) wcsfree(&prm);
   }
@@ -32,9 +34,6 @@ struct Wcs::Impl {
 };
 
 namespace wcsdetail {
-
-// wcsset, then the closed-form model when the WCS allows it. Returns wcslib's status.
-int set_up(Wcs::Impl& impl);
 
 // wcslib's detailed message for the last failure on `prm`, else its generic text for `status`.
 std::string wcslib_message(const wcsprm& prm, int status);

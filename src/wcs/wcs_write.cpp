@@ -7,14 +7,18 @@
 #include <wcslib/wcsmath.h>
 
 #include <algorithm>
+#include <array>
 #include <map>
-#include <regex>
 #include <stdexcept>
+#include <string>
+#include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "wcs/wcs.hpp"
 #include "wcs/wcs_impl.hpp"
+#include "wcs/wcs_keys.hpp"
 
 namespace zm {
 namespace {
@@ -27,17 +31,6 @@ struct DistortionCards {
 };
 
 double dp_value(const dpkey& k) { return k.type == 0 ? static_cast<double>(k.value.i) : k.value.f; }
-
-// "DP1.SIP.FWD.2_0" -> {"FWD", 2, 0}; false for the structural records (NAXES, AXIS.n, OFFSET.n).
-bool parse_sip_field(const char* field, std::string& dir, int& p, int& q) {
-  static const std::regex re(R"(^D[PQ][0-9]\.SIP\.(FWD|REV)\.([0-9]+)_([0-9]+)$)");
-  std::cmatch m;
-  if (!std::regex_match(field, m, re)) return false;
-  dir = m[1].str();
-  p = std::stoi(m[2].str());
-  q = std::stoi(m[3].str());
-  return true;
-}
 
 Cards sip_polynomial(const std::string& prefix, const std::map<std::pair<int, int>, double>& terms) {
   Cards out;
@@ -54,11 +47,12 @@ DistortionCards sip_cards(const disprm& dis) {
   // terms[axis][FWD=0/REV=1]
   std::map<std::pair<int, int>, double> terms[2][2];
   for (int k = 0; k < dis.ndp; ++k) {
-    std::string dir;
-    int p = 0, q = 0;
-    const dpkey& key = dis.dp[k];
-    if (key.j < 1 || key.j > 2 || !parse_sip_field(key.field, dir, p, q)) continue;
-    terms[key.j - 1][dir == "REV" ? 1 : 0][{p, q}] = dp_value(key);
+    // Records "DPj.SIP.FWD.p_q" / "DPj.SIP.REV.p_q"; the structural ones (NAXES, AXIS.n, OFFSET.n) are implied.
+    auto f = wcskeys::split_dp_field(dis.dp[k].field);
+    if (!f || f->axis < 1 || f->axis > 2) continue;
+    if (!wcskeys::matches(f->rest, "SIP.FWD.#_#") && !wcskeys::matches(f->rest, "SIP.REV.#_#")) continue;
+    auto pq = wcskeys::parse_pq(f->rest.substr(8));
+    if (pq) terms[f->axis - 1][f->rest.substr(4, 3) == "REV" ? 1 : 0][*pq] = dp_value(dis.dp[k]);
   }
   DistortionCards out{"TAN-SIP", {}};
   for (const auto& [prefix, axis, rev] : {std::tuple{"A_", 0, 0}, std::tuple{"B_", 1, 0}, std::tuple{"AP_", 0, 1},
@@ -70,12 +64,12 @@ DistortionCards sip_cards(const disprm& dis) {
 }
 
 DistortionCards tpv_cards(const disprm& dis) {
-  static const std::regex re(R"(^DQ([0-9])\.TPV\.([0-9]+)$)");
   DistortionCards out{"TPV", {}};
   for (int k = 0; k < dis.ndp; ++k) {
-    std::cmatch m;
-    if (!std::regex_match(dis.dp[k].field, m, re)) continue;
-    out.cards.emplace_back("PV" + m[1].str() + "_" + m[2].str(), dp_value(dis.dp[k]));
+    // Records "DQi.TPV.m" are TPV's PVi_m.
+    auto f = wcskeys::split_dp_field(dis.dp[k].field);
+    if (!f || !wcskeys::matches(f->rest, "TPV.#")) continue;
+    out.cards.emplace_back("PV" + std::to_string(f->axis) + "_" + std::string(f->rest.substr(4)), dp_value(dis.dp[k]));
   }
   return out;
 }
@@ -95,12 +89,12 @@ DistortionCards distortion_cards(const wcsprm& p) {
 
 // Every primary-representation card of the celestial axes that could contradict what we write (a stale PC
 // matrix would win over our CD in wcslib, stale SIP terms would distort a plain TAN).
-bool is_replaced_wcs_key(const std::string& key) {
-  static const std::regex re(
-      R"(^(WCSAXES|CTYPE[12]|CUNIT[12]|CRVAL[12]|CRPIX[12]|CDELT[12]|CROTA[12]|CD[12]_[12]|PC[12]_[12]|)"
-      R"(PV[12]_[0-9]+|PS[12]_[0-9]+|LONPOLE|LATPOLE|RADESYS|RADECSYS|EQUINOX|CPDIS[12]|CQDIS[12]|DP[12]|DQ[12]|)"
-      R"(CPERR[12]|CQERR[12]|(A|B|AP|BP)_ORDER|(A|B)_DMAX|(A|B|AP|BP)_[0-9]+_[0-9]+)$)");
-  return std::regex_match(key, re);
+bool is_replaced_wcs_key(std::string_view key) {
+  return wcskeys::matches_any(
+      key, {"WCSAXES", "CTYPE@",  "CUNIT@",   "CRVAL@",   "CRPIX@",   "CDELT@",   "CROTA@",  "CD@_@",   "PC@_@",
+            "PV@_#",   "PS@_#",   "LONPOLE",  "LATPOLE",  "RADESYS",  "RADECSYS", "EQUINOX", "CPDIS@",  "CQDIS@",
+            "DP@",     "DQ@",     "CPERR@",   "CQERR@",   "A_ORDER",  "B_ORDER",  "AP_ORDER", "BP_ORDER", "A_DMAX",
+            "B_DMAX",  "A_#_#",   "B_#_#",    "AP_#_#",   "BP_#_#"});
 }
 
 std::string axis_ctype(const wcsprm& p, int axis, const std::string& code) {

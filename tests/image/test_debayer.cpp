@@ -119,8 +119,10 @@ TEST(Debayer, EdgeAwareErrorOnSmoothImage) {
   const ImageF together = sinusoid_rgb(96, 80, A, kx, ky, {200, 300, 150}, {0.7, 1.0, 0.5}, {0, 0, 0});
   const ImageF apart = sinusoid_rgb(96, 80, A, kx, ky, {200, 300, 150}, {1, 1, 1}, {0.0, 1.3, 2.9});
   for (BayerPattern p : kAllPatterns) {
-    const double e_together = max_abs_error(debayer(test::mosaic(together, p), p, DebayerMethod::EdgeAware), together, 3);
-    const double b_together = max_abs_error(debayer(test::mosaic(together, p), p, DebayerMethod::Bilinear), together, 3);
+    const double e_together =
+        max_abs_error(debayer(test::mosaic(together, p), p, DebayerMethod::EdgeAware), together, 3);
+    const double b_together =
+        max_abs_error(debayer(test::mosaic(together, p), p, DebayerMethod::Bilinear), together, 3);
     EXPECT_LE(e_together, b_together) << to_string(p);
     const double e_apart = max_abs_error(debayer(test::mosaic(apart, p), p, DebayerMethod::EdgeAware), apart, 3);
     EXPECT_LE(e_apart, 2.4 * bound) << to_string(p);
@@ -155,9 +157,21 @@ TEST(Debayer, EdgeAwareBeatsBilinearOnSharpEdges) {
   }
 }
 
+TEST(Debayer, DegenerateSizesWork) {
+  for (auto [w, h] : {std::pair{1, 1}, std::pair{1, 7}, std::pair{7, 1}, std::pair{2, 1}}) {
+    ImageF cfa(1, w, h, 5.0f);
+    for (DebayerMethod m : kAllMethods) {
+      const ImageF out = debayer(cfa, BayerPattern::RGGB, m);
+      ASSERT_EQ(out.data.size(), static_cast<std::size_t>(3 * w * h));
+      for (float v : out.data) EXPECT_EQ(v, 5.0f);  // grey stays grey even where parity cannot be kept
+    }
+  }
+}
+
 TEST(Debayer, OutputIsFiniteOnExtremeInput) {
   ImageF cfa(1, 9, 7);
-  for (std::size_t i = 0; i < cfa.data.size(); ++i) cfa.data[i] = (i % 3 == 0) ? 65535.0f : (i % 3 == 1 ? 0.0f : 1e-30f);
+  for (std::size_t i = 0; i < cfa.data.size(); ++i)
+    cfa.data[i] = (i % 3 == 0) ? 65535.0f : (i % 3 == 1 ? 0.0f : 1e-30f);
   for (BayerPattern p : kAllPatterns) {
     for (DebayerMethod m : kAllMethods) {
       const ImageF out = debayer(cfa, p, m);
@@ -190,8 +204,8 @@ TEST(Debayer, BandsAreBitIdenticalToWholeImage) {
   test::add_noise(cfa, 100.0f, 7);
   const ImageF sharp = test::mosaic(sharp_scene(45, 41), BayerPattern::GRBG);
   for (std::size_t i = 0; i < cfa.data.size(); ++i) cfa.data[i] += sharp.data[i];
-  std::vector<std::vector<int>> splits = {{0, 41}, {0, 1, 41}, {0, 40, 41}, {0, 3, 4, 20, 37, 38, 41},
-                                          {0, 2, 5, 9, 14, 20, 27, 35, 41}};
+  std::vector<std::vector<int>> splits = {
+      {0, 41}, {0, 1, 41}, {0, 40, 41}, {0, 3, 4, 20, 37, 38, 41}, {0, 2, 5, 9, 14, 20, 27, 35, 41}};
   std::vector<int> single_rows;
   for (int y = 0; y <= 41; ++y) single_rows.push_back(y);
   splits.push_back(single_rows);

@@ -99,7 +99,7 @@ TEST(Clustering, SpreadGroupsSplitSpatiallyFirst) {
   for (int k = 0; k < 40; ++k) f.push_back({{100.0 + (k % 2) * 0.04, 0.0}, 0.0, static_cast<double>(k)});
   ClusterParams p;
   p.max_per_group = 20;
-  p.field_of_view_deg = 0.1;
+  p.field_of_view_deg = 0.06;  // dispersion 0.02 deg > a quarter of the field
   auto r = cluster_frames(f, p);
   expect_partition(r, 40);
   ASSERT_EQ(r.groups.size(), 2u);

@@ -104,7 +104,8 @@ inline double sky_function(double ra_deg, double dec_deg) {
   return 100.0 + 20.0 * std::sin(k1 * d1 + 0.3) + 15.0 * std::cos(k2 * d2 + 1.1);
 }
 
-inline ImageF render_sky(Wcs& wcs, int channels = 1) {
+inline ImageF render_sky(const Wcs& grid, int channels = 1) {
+  Wcs wcs = grid;  // transforms need a mutable instance
   std::vector<double> ra, dec;
   pixel_sky(wcs, wcs.width(), wcs.height(), ra, dec);
   ImageF img(channels, wcs.width(), wcs.height());

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -136,6 +137,41 @@ TEST(PixelMap, UndefinedPointsStayNaNAndDefinedOnesAreAccurate) {
   }
   EXPECT_GT(undefined, 1000);
   EXPECT_GT(checked, 1000);
+}
+
+// An affine map that is undefined (NaN) left of x = 100.
+class HalfDefined final : public PixelTransform {
+ public:
+  void map(const double* x, const double* y, int n, double* xo, double* yo) override {
+    for (int i = 0; i < n; ++i) {
+      const bool ok = x[i] >= 100.0;
+      xo[i] = ok ? 0.9 * x[i] + 0.1 * y[i] + 3.0 : std::nan("");
+      yo[i] = ok ? -0.2 * x[i] + 1.1 * y[i] - 5.0 : std::nan("");
+    }
+  }
+  std::unique_ptr<PixelTransform> clone() const override { return std::make_unique<HalfDefined>(); }
+};
+
+TEST(PixelMap, PixelsNextToUndefinedNodesAreEvaluatedExactly) {
+  HalfDefined t;
+  const PixelRect all{0, 0, 300, 200};
+  const MapGrid g = choose_map_grid(t, all);
+  EXPECT_EQ(g.step, 64);  // an affine map interpolates exactly; NaN supports are not counted as errors
+  for (int step : {64, 16}) {
+    MapGrid fixed = g;
+    fixed.step = step;
+    const PixelMap map = compute_pixel_map(t, all, fixed);
+    for (int r = 0; r < 200; ++r)
+      for (int c = 0; c < 300; ++c) {
+        const double xo = map.x_row(r)[c], yo = map.y_row(r)[c];
+        if (c < 100) {
+          ASSERT_TRUE(std::isnan(xo) && std::isnan(yo)) << c << "," << r;
+        } else {
+          ASSERT_NEAR(xo, 0.9 * c + 0.1 * r + 3.0, 1e-9) << step << " " << c << "," << r;
+          ASSERT_NEAR(yo, -0.2 * c + 1.1 * r - 5.0, 1e-9) << step << " " << c << "," << r;
+        }
+      }
+  }
 }
 
 TEST(PixelMap, BandsGiveTheSameBitsAsTheWhole) {

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <string>
 #include <limits>
+#include <numbers>
 #include <stdexcept>
 #include <vector>
 
@@ -49,7 +50,8 @@ void expect_shifted(const ImageF& img, const WarpedBand& out, int sx, int sy, Ke
     for (int x = 0; x < out.image.width; ++x) {
       const int ix = x + sx, iy = y + sy;
       const bool inside = ix >= 0 && ix < img.width && iy >= 0 && iy < img.height;
-      ASSERT_EQ(out.footprint[static_cast<std::size_t>(y) * out.image.width + x], inside ? 1 : 0) << to_string(k);
+      ASSERT_EQ(out.footprint[static_cast<std::size_t>(y) * out.image.width + x], inside ? 1 : 0)
+          << to_string(k) << " " << x << "," << y;
       for (int c = 0; c < img.channels; ++c) {
         if (inside) {
           ASSERT_EQ(out.image.at(c, y, x), img.at(c, iy, ix)) << to_string(k) << " " << x << "," << y;
@@ -68,7 +70,7 @@ TEST(Warp, IntegerShiftIsExactForEveryKernel) {
     expect_shifted(img, a, 5, -3, k);
     // ... and through two WCS that differ by an integer CRPIX shift (a round trip through the sky).
     const Wcs in = tan_wcs(kCentre, 2.5, 25.0, 120, 80);
-    const Wcs out = tan_wcs(kCentre, 2.5, 25.0, 110, 85, -5.0, 3.0);
+    const Wcs out = Wcs::make_tan(kCentre, PixelCoord{59.5 - 5.0, 39.5 + 3.0}, cd_matrix(2.5, 25.0), 110, 85);
     expect_shifted(img, warp_whole(out, in, img, k), 5, -3, k);
   }
 }
@@ -104,13 +106,15 @@ ErrorStats compare_with_sky(const Wcs& out_c, const Wcs& in, const WarpedBand& w
 double max_tolerance(Kernel k) {
   switch (k) {
     case Kernel::Nearest:
-      return 4.5;
+      return 3.0;
     case Kernel::Bilinear:
-      return 0.5;
+      return 0.1;
     case Kernel::Bicubic:
-      return 0.05;
+      return 0.005;
     case Kernel::Lanczos3:
-      return 0.03;
+      // Normalised Lanczos-3 lacks linear precision: a ramp comes back shifted by up to 0.02 px (depending on
+      // the sub-pixel phase), i.e. an error up to 0.02 x |gradient| = 0.02 x 4.7 here.
+      return 0.1;
   }
   return 0.0;
 }
@@ -128,7 +132,7 @@ TEST(Warp, SmoothSkyMatchesTheAnalyticAnswer) {
        tan_wcs(SkyCoord{149.995, 30.01}, 2.75, 30.0, 300, 260, -3.3, 5.6)},
   };
   for (const Case& cs : cases) {
-    const ImageF img = render_sky(const_cast<Wcs&>(cs.in));
+    const ImageF img = render_sky(cs.in);
     for (Kernel k : kAll) {
       const WarpedBand w = warp_whole(cs.out, cs.in, img, k);
       const ErrorStats e = compare_with_sky(cs.out, cs.in, w, 4);
@@ -157,7 +161,8 @@ TEST(Warp, PointSourcesKeepFluxAndCentroid) {
       for (int x = static_cast<int>(s.x) - 12; x <= static_cast<int>(s.x) + 12; ++x) {
         if (x < 0 || y < 0 || x >= 320 || y >= 240) continue;
         const double r2 = (x - s.x) * (x - s.x) + (y - s.y) * (y - s.y);
-        img.at(0, y, x) += static_cast<float>(flux / (2 * M_PI * sigma * sigma) * std::exp(-r2 / (2 * sigma * sigma)));
+        const double peak = flux / (2 * std::numbers::pi * sigma * sigma);
+        img.at(0, y, x) += static_cast<float>(peak * std::exp(-r2 / (2 * sigma * sigma)));
       }
   }
   WcsPixelTransform out_to_in(out, in);
@@ -228,7 +233,7 @@ ImageF copy_rows(const ImageF& img, RowRange r) {
 TEST(Warp, BandSplitAndThreadCountDoNotChangeABit) {
   const Wcs in = mild_sip(kCentre, 2.5, 10.0, 260, 200);
   const Wcs out = tan_wcs(SkyCoord{150.01, 30.004}, 2.7, 33.0, 240, 190);
-  const ImageF img = with_nan_pixels(render_sky(const_cast<Wcs&>(in), 3));
+  const ImageF img = with_nan_pixels(render_sky(in, 3));
   const PixelRect all{0, 0, 240, 190};
   const MapGrid g = choose_map_grid(out, in, all);
   for (Kernel k : {Kernel::Bilinear, Kernel::Lanczos3}) {
@@ -254,7 +259,9 @@ TEST(Warp, BandSplitAndThreadCountDoNotChangeABit) {
         const WarpedBand part = warp_band(InputBand{&part_in, need.empty() ? 0 : need.begin, in.height()}, map, k);
         for (int c = 0; c < 3; ++c)
           for (int r = 0; r < rows; ++r)
-            ASSERT_EQ(std::memcmp(part.image.plane(c) + r * 240, one.image.plane(c) + (y0 + r) * 240, 240 * sizeof(float)), 0)
+            ASSERT_EQ(std::memcmp(part.image.plane(c) + r * 240, one.image.plane(c) + (y0 + r) * 240,
+                                  240 * sizeof(float)),
+                      0)
                 << to_string(k) << " band " << band_rows << " at row " << y0 + r;
         ASSERT_TRUE(std::equal(part.footprint.begin(), part.footprint.end(),
                                one.footprint.begin() + static_cast<std::ptrdiff_t>(y0) * 240));

@@ -38,14 +38,14 @@ FitsHeader seestar_like_header() {
 
 std::string reason(const FitsHeader& h, const WcsBounds& b = {}) { return validate_wcs_header(h, b).reason; }
 
-TEST(Validate, GoodHeaderAccepted) {
+TEST(WcsValidate, GoodHeaderAccepted) {
   WcsValidation v = validate_wcs_header(good_header());
   EXPECT_TRUE(v.ok) << v.reason;
   EXPECT_TRUE(v.reason.empty());
   EXPECT_NEAR(v.scale_arcsec, 2.0, 1e-9);
 }
 
-TEST(Validate, PcCdeltAndCrotaFormsAccepted) {
+TEST(WcsValidate, PcCdeltAndCrotaFormsAccepted) {
   FitsHeader h = good_header();
   for (const char* k : {"CD1_1", "CD1_2", "CD2_1", "CD2_2"}) h.remove(k);
   h.set("CDELT1", -3.0 / 3600);
@@ -62,14 +62,14 @@ TEST(Validate, PcCdeltAndCrotaFormsAccepted) {
   EXPECT_NEAR(v.scale_arcsec, 1.5, 1e-9);
 }
 
-TEST(Validate, MissingCtype) {
+TEST(WcsValidate, MissingCtype) {
   EXPECT_EQ(reason(seestar_like_header()), "no CTYPE1/CTYPE2");
   FitsHeader h = good_header();
   h.remove("CTYPE2");
   EXPECT_EQ(reason(h), "no CTYPE2");
 }
 
-TEST(Validate, NonCelestialCtype) {
+TEST(WcsValidate, NonCelestialCtype) {
   FitsHeader h = good_header();
   h.set("CTYPE1", std::string("LINEAR"));
   EXPECT_EQ(reason(h), "CTYPE1='LINEAR' is not celestial");
@@ -83,7 +83,7 @@ TEST(Validate, NonCelestialCtype) {
   EXPECT_TRUE(validate_wcs_header(h).ok);
 }
 
-TEST(Validate, NonNumericOrNanReference) {
+TEST(WcsValidate, NonNumericOrNanReference) {
   FitsHeader h = good_header();
   h.set("CRVAL1", std::numeric_limits<double>::quiet_NaN());
   EXPECT_EQ(reason(h), "CRVAL1 is not finite (nan)");
@@ -95,7 +95,7 @@ TEST(Validate, NonNumericOrNanReference) {
   EXPECT_EQ(reason(h), "no CRVAL2");
 }
 
-TEST(Validate, MissingOrSingularMatrix) {
+TEST(WcsValidate, MissingOrSingularMatrix) {
   FitsHeader h = good_header();
   for (const char* k : {"CD1_1", "CD1_2", "CD2_1", "CD2_2"}) h.remove(k);
   EXPECT_EQ(reason(h), "no CD matrix, PC+CDELT or CDELT");
@@ -112,7 +112,7 @@ TEST(Validate, MissingOrSingularMatrix) {
   EXPECT_EQ(reason(h), "CD2_2 is not finite (inf)");
 }
 
-TEST(Validate, ScaleOutsideBounds) {
+TEST(WcsValidate, ScaleOutsideBounds) {
   FitsHeader h = good_header();
   const auto small = test::rotated_cd(0.05, 0.0);
   h.set("CD1_1", small[0]);
@@ -130,15 +130,15 @@ TEST(Validate, ScaleOutsideBounds) {
   EXPECT_TRUE(validate_wcs_header(h, wide).ok);
 }
 
-TEST(Validate, WcslibRejection) {
+TEST(WcsValidate, WcslibRejection) {
   FitsHeader h = good_header();
   h.set("CTYPE1", std::string("RA---XYZ"));
   h.set("CTYPE2", std::string("DEC--XYZ"));
   std::string r = reason(h);
-  EXPECT_EQ(r.rfind("wcslib rejects the WCS: ", 0), 0u) << r;
+  EXPECT_EQ(r, "wcslib rejected the WCS: Unrecognized projection code (XYZ in CTYPE1)");
 }
 
-TEST(Validate, FootprintMustBeFiniteAndSizeKnown) {
+TEST(WcsValidate, FootprintMustBeFiniteAndSizeKnown) {
   // SIN reaches only 90 deg from its centre: the corners of an 83 x 83 deg field fall off the sphere.
   test::HeaderSpec s;
   s.projection = "SIN";
@@ -153,7 +153,7 @@ TEST(Validate, FootprintMustBeFiniteAndSizeKnown) {
   EXPECT_TRUE(validate_wcs_header(h, {}, 2000, 1500).ok);
 }
 
-TEST(FromHeader, ErrorKinds) {
+TEST(WcsFromHeader, ErrorKinds) {
   try {
     Wcs::from_header(seestar_like_header(), "seestar.fit");
     FAIL() << "expected NoWcs";
@@ -191,7 +191,21 @@ TEST(FromHeader, ErrorKinds) {
   }
 }
 
-TEST(FromHeader, SizeSources) {
+TEST(WcsFromHeader, QuotedNumbersAreRead) {
+  FitsHeader plain = good_header();
+  FitsHeader quoted = good_header();
+  quoted.set("CRVAL1", std::string("150.0"));
+  quoted.set("CRPIX2", std::string("750.5"));
+  quoted.set("CD1_1", *plain.get_string("CD1_1"));  // shortest round-trip text of the same double
+  Wcs a = Wcs::from_header(plain, "plain");
+  Wcs b = Wcs::from_header(quoted, "quoted");
+  EXPECT_DOUBLE_EQ(b.crval().ra, 150.0);
+  SkyCoord pa = a.pixel_to_world(PixelCoord{10, 20}), pb = b.pixel_to_world(PixelCoord{10, 20});
+  EXPECT_EQ(pa.ra, pb.ra);
+  EXPECT_EQ(pa.dec, pb.dec);
+}
+
+TEST(WcsFromHeader, SizeSources) {
   FitsHeader h = good_header();
   EXPECT_EQ(Wcs::from_header(h, "a").width(), 2000);
   EXPECT_EQ(Wcs::from_header(h, "a", 640, 480).height(), 480);
@@ -207,7 +221,7 @@ TEST(FromHeader, SizeSources) {
   EXPECT_EQ(Wcs::from_header(h, "none").width(), 0);
 }
 
-TEST(FromHeader, SwappedAxesKeepImageAxisOrder) {
+TEST(WcsFromHeader, SwappedAxesKeepImageAxisOrder) {
   // DEC on image axis 1, RA on axis 2: pixel x must still be image axis 1.
   FitsHeader h = good_header();
   h.set("CTYPE1", std::string("DEC--TAN"));

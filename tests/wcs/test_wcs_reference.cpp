@@ -46,7 +46,7 @@ SkyCoord tan_closed_form(double x, double y, double ra0, double dec0, double crp
   return {ra, dec};
 }
 
-TEST(Reference, TanMatchesCalabrettaGreisenClosedForm) {
+TEST(WcsReference, TanMatchesCalabrettaGreisenClosedForm) {
   struct Field {
     double ra0, dec0, arcsec, pa;
   };
@@ -72,7 +72,7 @@ TEST(Reference, TanMatchesCalabrettaGreisenClosedForm) {
   }
 }
 
-TEST(Reference, SipMatchesIndependentShupeModel) {
+TEST(WcsReference, SipMatchesIndependentShupeModel) {
   test::HeaderSpec s;
   s.ra0 = 83.63;
   s.dec0 = 22.01;
@@ -125,8 +125,8 @@ void expect_closed_form_matches_wcslib(Wcs& wcs, double margin) {
   }
 }
 
-TEST(ClosedForm, AgreesWithWcslibAndDeclinesWhatItCannotModel) {
-  for (double dec0 : {-89.99, -45.0, 0.0, 41.1, 89.9, 90.0}) {
+TEST(WcsClosedForm, AgreesWithWcslibAndDeclinesWhatItCannotModel) {
+  for (double dec0 : {-89.99, -45.0, 0.0, 41.1, 89.9, 89.9999}) {
     SCOPED_TRACE(dec0);
     test::HeaderSpec s;
     s.ra0 = 359.9;
@@ -146,7 +146,11 @@ TEST(ClosedForm, AgreesWithWcslibAndDeclinesWhatItCannotModel) {
     Wcs sip = Wcs::from_header(h, "sip");
     expect_closed_form_matches_wcslib(sip, 100.0);
   }
-  // What it leaves to wcslib: a non-default LONPOLE, a (phi0, theta0) offset, TPV, other projections.
+  // What it leaves to wcslib: a non-default LONPOLE (also the default 0 when CRVAL2 is exactly 90), a
+  // (phi0, theta0) offset, TPV, other projections.
+  test::HeaderSpec pole;
+  pole.dec0 = 90.0;
+  EXPECT_FALSE(Wcs::from_header(test::make_header(pole), "pole").uses_closed_form());
   FitsHeader h = test::make_header({});
   h.set("LONPOLE", 170.0);
   EXPECT_FALSE(Wcs::from_header(h, "lonpole").uses_closed_form());
@@ -198,7 +202,7 @@ test::SipTerms sip_terms(const FitsHeader& h, const std::string& prefix) {
   return t;
 }
 
-TEST(RealSidecars, AstrometryNetSolutionsMatchSummaryAndSipModel) {
+TEST(WcsRealSidecars, AstrometryNetSolutionsMatchSummaryAndSipModel) {
   auto dir = test::seestar_wcs_dir();
   if (!dir) GTEST_SKIP() << "shared data folder absent (../shared/data/real/seestar_m94/wcs)";
   std::vector<SolveRow> rows = read_solve_summary(*dir);
@@ -261,7 +265,7 @@ TEST(RealSidecars, AstrometryNetSolutionsMatchSummaryAndSipModel) {
   }
 }
 
-TEST(RealFrames, SeestarRawHeaderHasNoWcs) {
+TEST(WcsRealFrames, SeestarRawHeaderHasNoWcs) {
   auto data = test::shared_data_dir();
   const auto path = data ? *data / "real/seestar_m94/Light_M 94_10.0s_IRCUT_20250326-212046.fit" : std::filesystem::path();
   if (!data || !std::filesystem::exists(path)) GTEST_SKIP() << "real Seestar frame absent";
@@ -277,7 +281,7 @@ TEST(RealFrames, SeestarRawHeaderHasNoWcs) {
   EXPECT_EQ(validate_wcs_header(info.header).reason, "no CTYPE1/CTYPE2");
 }
 
-TEST(RealFrames, TwoMassSinTilesMatchPublishedCentres) {
+TEST(WcsRealFrames, TwoMassSinTilesMatchPublishedCentres) {
   auto data = test::shared_data_dir();
   const auto dir = data ? *data / "real/twomass_m17_k" : std::filesystem::path();
   if (!data || !std::filesystem::is_directory(dir)) GTEST_SKIP() << "2MASS tiles absent";

@@ -67,7 +67,7 @@ bool bit_identical(const std::vector<double>& a, const std::vector<double>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
 }
 
-TEST(Threads, PerThreadCopiesAreBitIdenticalToOneThread) {
+TEST(WcsThreads, PerThreadCopiesAreBitIdenticalToOneThread) {
   const Wcs master = sip_wcs();
   std::vector<double> xs, ys;
   for (int y = 0; y < 1920; y += 40)
@@ -117,7 +117,7 @@ double best_us(F&& f) {
   return best;
 }
 
-TEST(Speed, RowOf1920PointsTakesMicroseconds) {
+TEST(WcsSpeed, RowOf1920PointsTakesMicroseconds) {
   Wcs tan = Wcs::make_tan({150.0, 30.0}, {959.5, 539.5}, test::rotated_cd(2.0, 20.0), 1920, 1080);
   Wcs sip = sip_wcs();
   std::vector<double> xs(1920), ys(1920, 500.0), ra(1920), dec(1920), x2(1920), y2(1920);
