@@ -12,7 +12,7 @@ if [ ! -f "$DATA/manifest.json" ]; then
   "$ZM" simulate --out "$DATA" --grid 2x2 --frames-per-pointing 8 --seed 1
 fi
 mkdir -p "$OUT"
-"$ZM" info "$DATA"/truth.fits "$(ls "$DATA"/*.fit | head -n 1)"
+"$ZM" info "$DATA"/truth.fits "$(ls "$DATA"/lights/*.fit | head -n 1)"
 "$ZM" plan --input "$DATA" --json > "$OUT/plan.json"
 "$ZM" plan --input "$DATA"
 echo

@@ -9,5 +9,6 @@ void add_info_command(CLI::App& app);
 void add_simulate_command(CLI::App& app);
 void add_plan_command(CLI::App& app);
 void add_config_command(CLI::App& app);
+void add_run_command(CLI::App& app);
 
 }  // namespace zm::cli

@@ -13,7 +13,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   zm::cli::add_info_command(app);
   zm::cli::add_config_command(app);
+  zm::cli::add_run_command(app);
   // sub-commands register here (one line each)
+  zm::cli::add_plan_command(app);
   zm::cli::add_simulate_command(app);
   try {
     app.parse(argc, argv);

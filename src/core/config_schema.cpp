@@ -16,6 +16,11 @@ const std::vector<ConfigKey>& config_schema() {
       {"debayer_method", T::String, "bilinear", "CFA interpolation", {"bilinear", "edge_aware"}},
       {"hot_pixel_correction", T::Bool, true, "replace isolated hot pixels by the local median"},
       {"hot_pixel_threshold_sigma", T::Double, 3.0, "hot pixel threshold in local sigmas above the 5x5 median", {}, 0.5, 100.0},
+      // ---- Phase 2 clustering ----
+      {"cluster_panel_threshold", T::Double, 0.05, "frames whose centres are closer than this (deg) share a master tile", {}, 1e-5, 10.0},
+      {"cluster_orientation_split_deg", T::Double, 0.0, "only group frames whose position angles differ by at most this (0 = off)", {}, 0.0, 180.0},
+      {"cluster_target_groups", T::Int, 0, "aim for this many groups by bisecting the threshold (0 = off)", {}, 0, 1000000},
+      {"max_raw_per_master_tile", T::Int, 0, "split groups above this many frames (0 = unlimited)", {}, 0, 100000000},
       // ---- parallel plan (issue 3) ----
       {"num_processing_workers", T::Int, -1, "worker threads (-1 = from the plan)", {}, -1, 4096},
       {"parallel_target_cpu_load", T::Double, 0.9, "fraction of usable cores given to workers", {}, 0.1, 1.0},
@@ -28,6 +33,8 @@ const std::vector<ConfigKey>& config_schema() {
       {"assume_vram_gb", T::Double, -1.0, "plan as if the GPU had V GiB (-1 = probe, 0 = no GPU)", {}, -1.0, 1e6},
       {"assume_disk_gb", T::Double, 0.0, "plan as if the scratch disk had D GiB free (0 = probe)", {}, 0.0, 1e9},
       {"telemetry_interval_s", T::Double, 2.0, "resource_telemetry.csv sampling interval (0 = off)", {}, 0.0, 3600.0},
+      {"parallel_io_workers", T::Int, 0, "concurrent file readers/writers (0 = min(cpu_workers, 4))", {}, 0, 4096},
+      {"memmap_dir", T::String, "", "folder for memory-mapped spill files (empty = the scratch folder)"},
   };
   (void)sizeof(J);
   return keys;

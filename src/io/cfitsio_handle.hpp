@@ -23,4 +23,8 @@ std::string cfitsio_error_text(int status);
 // Closes explicitly so that a failing final flush (disk full) is reported instead of lost in the destructor.
 int close_fits(FitsFilePtr& f);
 
+// Closes a file that is about to be deleted without completing its HDU: cfitsio would otherwise pad the data
+// unit and zero-fill every row not yet written (gigabytes for a half-written streamed mosaic).
+void discard_fits(FitsFilePtr& f) noexcept;
+
 }  // namespace zm

@@ -11,123 +11,18 @@
 #include "core/error.hpp"
 #include "io/atomic_file.hpp"
 #include "io/cfitsio_handle.hpp"
-#include "io/fits_card.hpp"
+#include "io/fits_hdu_write.hpp"
 
 namespace zm {
 namespace {
 
 namespace fs = std::filesystem;
-
-void check(int status, const AtomicOutput& out, const char* what) {
-  if (status)
-    throw InputError(InputErrorKind::Io, out.final_path().string(),
-                     std::string(what) + ": " + cfitsio_error_text(status));
-}
-
-FitsFilePtr create_fits(const AtomicOutput& out) {
-  fitsfile* raw = nullptr;
-  int status = 0;
-  // fits_create_diskfile: the name is used literally (no "!" clobber or filter syntax).
-  fits_create_diskfile(&raw, out.temp_path().c_str(), &status);
-  FitsFilePtr f(raw);
-  check(status, out, "cannot create the temporary FITS file");
-  return f;
-}
-
-void create_image(fitsfile* f, int bitpix, std::span<const LONGLONG> naxes, const AtomicOutput& out) {
-  int status = 0;
-  fits_create_imgll(f, bitpix, static_cast<int>(naxes.size()), const_cast<LONGLONG*>(naxes.data()), &status);
-  check(status, out, "cannot create the image HDU");
-}
-
-void write_card(fitsfile* f, const FitsCard& card, const AtomicOutput& out) {
-  int status = 0;
-  const auto* s = std::get_if<std::string>(&card.value);
-  if (s && fitscard::quoted_length(*s) > 70) {
-    // Long strings (paths, object lists) keep their full text through the CONTINUE convention.
-    fits_write_key_longstr(f, card.key.c_str(), fitscard::printable(*s).c_str(),
-                           fitscard::printable(card.comment).c_str(), &status);
-  } else {
-    fits_write_record(f, fitscard::format_card(card).c_str(), &status);
-  }
-  check(status, out, ("cannot write header card " + card.key).c_str());
-}
-
-// COMMENT texts already in the current HDU (cfitsio adds its FITS-reference boilerplate when creating it).
-std::vector<std::string> existing_comments(fitsfile* f, const AtomicOutput& out) {
-  int nkeys = 0, more = 0, status = 0;
-  fits_get_hdrspace(f, &nkeys, &more, &status);
-  std::vector<std::string> texts;
-  char card[FLEN_CARD];
-  for (int i = 1; i <= nkeys && !status; ++i) {
-    fits_read_record(f, i, card, &status);
-    fitscard::ParsedLine p = fitscard::parse_line(card);
-    if (p.kind == fitscard::LineKind::Comment) texts.push_back(std::move(p.text));
-  }
-  check(status, out, "cannot read back the new header");
-  return texts;
-}
-
-// Copies the cards we do not generate ourselves; typed values keep their FITS type. A COMMENT identical to one
-// the new HDU already has is written once, so copying a header does not grow it on every round trip.
-void write_header_cards(fitsfile* f, const FitsHeader& header, const AtomicOutput& out) {
-  std::vector<std::string> present = existing_comments(f, out);
-  for (const FitsCard& card : header.cards()) {
-    if (is_structural_key(card.key) || !fitscard::is_standard_key(card.key)) continue;
-    if (card.key == "HISTORY" || card.key == "COMMENT" || card.key == "CONTINUE") continue;
-    write_card(f, card, out);
-  }
-  int status = 0;
-  for (const std::string& h : header.history()) fits_write_history(f, fitscard::printable(h).c_str(), &status);
-  for (const std::string& c : header.comments()) {
-    auto dup = std::find(present.begin(), present.end(), c);
-    if (dup != present.end()) {
-      present.erase(dup);
-      continue;
-    }
-    fits_write_comment(f, fitscard::printable(c).c_str(), &status);
-  }
-  check(status, out, "cannot write HISTORY/COMMENT cards");
-}
-
-void write_pixels(fitsfile* f, int datatype, std::size_t n, const void* data, const AtomicOutput& out) {
-  int status = 0;
-  fits_write_img(f, datatype, 1, static_cast<LONGLONG>(n), const_cast<void*>(data), &status);
-  check(status, out, "cannot write the pixels");
-}
+using namespace fitswrite;
 
 void write_key_number(fitsfile* f, const char* key, double v, const char* comment, const AtomicOutput& out) {
   FitsCard card{key, v, comment};
   if (v == std::floor(v) && std::fabs(v) < 9.0e15) card.value = static_cast<long long>(v);
   write_card(f, card, out);
-}
-
-void finish(FitsFilePtr& f, AtomicOutput& out) {
-  check(close_fits(f), out, "cannot flush and close the FITS file");
-  out.commit();
-}
-
-void validate_extension(const FitsExtension& ext, const fs::path& path) {
-  std::size_t n = static_cast<std::size_t>(std::max(ext.width, 0)) * static_cast<std::size_t>(std::max(ext.height, 0));
-  bool one = ext.u8.empty() != ext.f32.empty();
-  std::size_t size = ext.u8.empty() ? ext.f32.size() : ext.u8.size();
-  if (ext.width <= 0 || ext.height <= 0 || !one || size != n)
-    throw std::invalid_argument(path.string() + ": extension '" + ext.extname +
-                                "' needs width, height > 0 and exactly one of u8 / f32 with width * height values");
-}
-
-void write_extension(fitsfile* f, const FitsExtension& ext, const AtomicOutput& out) {
-  std::array<LONGLONG, 2> naxes = {ext.width, ext.height};
-  bool bytes = !ext.u8.empty();
-  create_image(f, bytes ? BYTE_IMG : FLOAT_IMG, naxes, out);
-  int status = 0;
-  fits_write_key_str(f, "EXTNAME", ext.extname.c_str(), "", &status);
-  check(status, out, "cannot write EXTNAME");
-  write_header_cards(f, ext.header, out);
-  if (bytes)
-    write_pixels(f, TBYTE, ext.u8.size(), ext.u8.data(), out);
-  else
-    write_pixels(f, TFLOAT, ext.f32.size(), ext.f32.data(), out);
 }
 
 std::size_t product(std::span<const long> naxes) {
@@ -185,7 +80,7 @@ void write_fits_float(const fs::path& path, const ImageF& image, const FitsHeade
   std::array<LONGLONG, 3> naxes = {image.width, image.height, image.channels};
   create_image(f.get(), FLOAT_IMG, std::span(naxes.data(), image.channels == 1 ? 2 : 3), out);
   write_header_cards(f.get(), header, out);
-  write_pixels(f.get(), TFLOAT, image.data.size(), image.data.data(), out);
+  write_pixels(f.get(), TFLOAT, 1, image.data.size(), image.data.data(), out);
   for (const FitsExtension& ext : extensions) write_extension(f.get(), ext, out);
   finish(f, out);
 }
@@ -199,7 +94,7 @@ void write_fits_u16(const fs::path& path, int width, int height, std::span<const
   std::array<LONGLONG, 2> naxes = {width, height};
   create_image(f.get(), USHORT_IMG, naxes, out);  // BITPIX 16 + BZERO 32768, like the Seestar
   write_header_cards(f.get(), header, out);
-  write_pixels(f.get(), TUSHORT, pixels.size(), pixels.data(), out);
+  write_pixels(f.get(), TUSHORT, 1, pixels.size(), pixels.data(), out);
   finish(f, out);
 }
 

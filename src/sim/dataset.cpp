@@ -91,13 +91,17 @@ DatasetFiles write_dataset(const DatasetPlan& plan, const std::filesystem::path&
   std::filesystem::create_directories(dir);
   DatasetFiles files;
   files.dir = dir;
+  // Frames (and corrupt inputs) go to lights/, apart from the truth products, so `lights/` is exactly the
+  // pipeline's input folder.
+  const std::filesystem::path lights = dir / kLightsFolder;
+  std::filesystem::create_directories(lights);
   const int n = static_cast<int>(plan.frames.size());
   files.frames.resize(n);
   tbb::parallel_for(0, n, [&](int i) {
     const FramePlan& f = plan.frames[i];
     const auto pixels = render_raw_frame(plan.inputs(i));
-    write_fits_u16(dir / f.file_name, f.geometry.width, f.geometry.height, pixels, frame_header(plan, f));
-    files.frames[i] = f.file_name;
+    write_fits_u16(lights / f.file_name, f.geometry.width, f.geometry.height, pixels, frame_header(plan, f));
+    files.frames[i] = std::string(kLightsFolder) + "/" + f.file_name;
   });
   if (plan.config.write_truth) {
     files.truth = "truth.fits";
@@ -105,7 +109,10 @@ DatasetFiles write_dataset(const DatasetPlan& plan, const std::filesystem::path&
   }
   files.stars_csv = "truth_stars.csv";
   write_text_atomic(dir / files.stars_csv, truth_stars_csv(plan.sky));
-  if (plan.config.defects.corrupt) files.corrupt = write_corrupt_files(plan, dir);
+  if (plan.config.defects.corrupt) {
+    files.corrupt = write_corrupt_files(plan, lights);
+    for (auto& c : files.corrupt) c.file = std::string(kLightsFolder) + "/" + c.file;
+  }
   files.manifest = "manifest.json";
   write_text_atomic(dir / files.manifest, build_manifest(plan, files).dump(1) + "\n");
   return files;

@@ -24,6 +24,9 @@
 
 namespace zm::sim {
 
+// Sub-folder of a dataset holding the frames: the input folder for `zemosaic run`.
+inline constexpr const char* kLightsFolder = "lights";
+
 struct DatasetPlan {
   SimConfig config;
   std::vector<FramePlan> frames;

@@ -1,7 +1,7 @@
 // Sky geometry helpers. Local quantities (scale, position angle, parity) come from the Jacobian of the pixel ->
-// sky map at the image centre, measured in the gnomonic standard coordinates (xi east, eta north) of the centre:
-// that plane is conformal-enough at one pixel and has no RA wrap or cos(Dec) singularity, so the same code works
-// for any projection, with SIP, and at the pole.
+// sky map at the image centre, measured in the gnomonic standard coordinates (xi east, eta north) about the
+// centre itself: at the tangent point that plane matches the sky to first order and has no RA wrap or cos(Dec)
+// singularity, so the same code works for any projection, with SIP, and at the pole.
 #include "wcs/geometry.hpp"
 
 #include <cmath>

@@ -19,41 +19,15 @@ namespace {
 constexpr double kDeg = std::numbers::pi / 180.0;
 constexpr double kRad = 180.0 / std::numbers::pi;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr int kMaxOrder = 9;  // wcslib's TPD, which carries SIP, stops at degree 9
 constexpr int kMaxNewton = 30;
 
-double normalize_ra(double ra) {
-  double a = std::fmod(ra, 360.0);
-  if (a < 0.0) a += 360.0;
-  return a >= 360.0 ? a - 360.0 : a;
-}
-
-struct Powers {
-  double u[kMaxOrder + 1];
-  double v[kMaxOrder + 1];
-  Powers(double uu, double vv, int order) {
-    u[0] = v[0] = 1.0;
-    for (int k = 1; k <= order; ++k) {
-      u[k] = u[k - 1] * uu;
-      v[k] = v[k - 1] * vv;
-    }
+// For ra in (-360, 720): what pixel_to_world produces from an ra0 in [0, 360). Cheaper than fmod in the row loop.
+double wrap_ra(double ra) {
+  if (ra < 0.0) {
+    ra += 360.0;
+    return ra >= 360.0 ? 0.0 : ra;  // -1e-17 + 360 rounds to 360
   }
-};
-
-double eval(const SipPolynomial& s, const Powers& pw) {
-  double sum = 0.0;
-  for (const auto& t : s.terms) sum += t.c * pw.u[t.p] * pw.v[t.q];
-  return sum;
-}
-
-// Value and gradient (d/du, d/dv).
-void eval_grad(const SipPolynomial& s, const Powers& pw, double& f, double& fu, double& fv) {
-  f = fu = fv = 0.0;
-  for (const auto& t : s.terms) {
-    f += t.c * pw.u[t.p] * pw.v[t.q];
-    if (t.p > 0) fu += t.c * t.p * pw.u[t.p - 1] * pw.v[t.q];
-    if (t.q > 0) fv += t.c * t.q * pw.u[t.p] * pw.v[t.q - 1];
-  }
+  return ra >= 360.0 ? ra - 360.0 : ra;
 }
 
 double record_value(const dpkey& k) { return k.type == 0 ? static_cast<double>(k.value.i) : k.value.f; }
@@ -77,10 +51,8 @@ bool read_sip(const disprm& d, const double crpix_1based[2], SipPolynomial poly[
       if (value == 0) return false;
     } else if (wcskeys::matches(r, "SIP.FWD.#_#") || wcskeys::matches(r, "SIP.REV.#_#")) {
       auto pq = wcskeys::parse_pq(r.substr(8));
-      if (!pq || pq->first + pq->second > kMaxOrder) return false;
-      SipPolynomial& s = poly[f->axis - 1][r.substr(4, 3) == "REV" ? 1 : 0];
-      if (value != 0.0) s.terms.push_back({pq->first, pq->second, value});
-      s.order = std::max(s.order, pq->first + pq->second);
+      if (!pq || pq->first + pq->second > SipPolynomial::kMaxOrder) return false;
+      poly[f->axis - 1][r.substr(4, 3) == "REV" ? 1 : 0].add(pq->first, pq->second, value);
     } else {
       return false;
     }
@@ -89,6 +61,37 @@ bool read_sip(const disprm& d, const double crpix_1based[2], SipPolynomial poly[
 }
 
 }  // namespace
+
+void SipPolynomial::add(int p, int q, double value) {
+  if (value == 0.0) return;
+  c[p][q] = value;
+  order = std::max(order, p + q);
+}
+
+double SipPolynomial::value(double u, double v) const {
+  double f = 0.0;
+  for (int p = order; p >= 0; --p) {
+    double row = 0.0;
+    for (int q = order - p; q >= 0; --q) row = row * v + c[p][q];
+    f = f * u + row;
+  }
+  return f;
+}
+
+// Horner with simultaneous derivative, in v inside each row and in u across rows.
+void SipPolynomial::value_and_gradient(double u, double v, double& f, double& fu, double& fv) const {
+  f = fu = fv = 0.0;
+  for (int p = order; p >= 0; --p) {
+    double row = 0.0, drow = 0.0;
+    for (int q = order - p; q >= 0; --q) {
+      drow = drow * v + row;
+      row = row * v + c[p][q];
+    }
+    fu = fu * u + f;
+    f = f * u + row;
+    fv = fv * u + drow;
+  }
+}
 
 std::optional<TanSipModel> TanSipModel::from_wcsprm(const wcsprm& w) {
   if (w.naxis != 2 || w.lng != 0 || w.lat != 1 || std::strcmp(w.cel.prj.code, "TAN") != 0) return std::nullopt;
@@ -114,7 +117,8 @@ std::optional<TanSipModel> TanSipModel::from_wcsprm(const wcsprm& w) {
   m.cdinv_[1] = -m.cd_[1] / det;
   m.cdinv_[2] = -m.cd_[2] / det;
   m.cdinv_[3] = m.cd_[0] / det;
-  m.ra0_ = w.crval[0];
+  m.ra0_ = std::fmod(w.crval[0], 360.0);
+  if (m.ra0_ < 0.0) m.ra0_ += 360.0;
   m.sin_dec0_ = std::sin(w.crval[1] * kDeg);
   m.cos_dec0_ = std::cos(w.crval[1] * kDeg);
   return m;
@@ -123,7 +127,6 @@ std::optional<TanSipModel> TanSipModel::from_wcsprm(const wcsprm& w) {
 void TanSipModel::pixel_to_world(std::span<const double> x, std::span<const double> y, std::span<double> ra,
                                  std::span<double> dec) const {
   const bool sip = !a_.empty() || !b_.empty();
-  const int order = std::max(a_.order, b_.order);
   for (std::size_t i = 0; i < x.size(); ++i) {
     double u = x[i] - crpix_[0], v = y[i] - crpix_[1];
     if (!std::isfinite(u) || !std::isfinite(v)) {
@@ -131,34 +134,26 @@ void TanSipModel::pixel_to_world(std::span<const double> x, std::span<const doub
       continue;
     }
     if (sip) {
-      const Powers pw(u, v, order);
-      const double du = eval(a_, pw), dv = eval(b_, pw);
+      const double du = a_.value(u, v), dv = b_.value(u, v);
       u += du;
       v += dv;
     }
     const double xi = cd_[0] * u + cd_[1] * v;
     const double eta = cd_[2] * u + cd_[3] * v;
     const double den = cos_dec0_ - eta * sin_dec0_;
-    ra[i] = normalize_ra(ra0_ + std::atan2(xi, den) * kRad);
+    ra[i] = wrap_ra(ra0_ + std::atan2(xi, den) * kRad);
     dec[i] = std::atan2(eta * cos_dec0_ + sin_dec0_, std::sqrt(xi * xi + den * den)) * kRad;
   }
 }
 
 // Solves (u + f(u, v), v + g(u, v)) = (up, vp) by Newton's method.
 bool TanSipModel::undistort(double up, double vp, double& u, double& v) const {
-  const int order = std::max(a_.order, b_.order);
-  u = up;
-  v = vp;
-  if (!ap_.empty() || !bp_.empty()) {
-    const Powers pw(up, vp, std::max(ap_.order, bp_.order));
-    u += eval(ap_, pw);
-    v += eval(bp_, pw);
-  }
+  u = up + ap_.value(up, vp);
+  v = vp + bp_.value(up, vp);
   for (int it = 0; it < kMaxNewton; ++it) {
-    const Powers pw(u, v, order);
     double f, fu, fv, g, gu, gv;
-    eval_grad(a_, pw, f, fu, fv);
-    eval_grad(b_, pw, g, gu, gv);
+    a_.value_and_gradient(u, v, f, fu, fv);
+    b_.value_and_gradient(u, v, g, gu, gv);
     const double r1 = u + f - up, r2 = v + g - vp;
     const double j11 = 1.0 + fu, j12 = fv, j21 = gu, j22 = 1.0 + gv;
     const double det = j11 * j22 - j12 * j21;

@@ -10,22 +10,24 @@
 // which the tests check. Anything else (other projections, TPV, offsets, odd axis order) stays on wcslib.
 #pragma once
 
+#include <array>
 #include <optional>
 #include <span>
-#include <vector>
 
 struct wcsprm;
 
 namespace zm {
 
+// sum over p + q <= order of c[p][q] u^p v^q, evaluated by nested Horner schemes (dense: SIP orders are small).
 struct SipPolynomial {
-  struct Term {
-    int p, q;
-    double c;
-  };
-  std::vector<Term> terms;
-  int order = 0;
-  bool empty() const { return terms.empty(); }
+  static constexpr int kMaxOrder = 9;  // wcslib's TPD, which carries SIP, stops at degree 9
+  std::array<std::array<double, kMaxOrder + 1>, kMaxOrder + 1> c{};
+  int order = -1;  // -1: no terms
+  bool empty() const { return order < 0; }
+  void add(int p, int q, double value);
+  double value(double u, double v) const;
+  // Value and partial derivatives.
+  void value_and_gradient(double u, double v, double& f, double& fu, double& fv) const;
 };
 
 class TanSipModel {

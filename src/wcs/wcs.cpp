@@ -50,8 +50,6 @@ struct ParsedReps {
   }
 };
 
-// The header as wcspih reads it. Some writers quote numbers (CRVAL1 = '150.0'); wcspih would drop such a card and
-// silently use a default (CRVAL 0), so numeric strings under numeric WCS keywords are handed over as numbers.
 bool is_numeric_wcs_key(std::string_view key) {
   auto numeric = [](std::string_view k) {
     return wcskeys::matches_any(k, {"WCSAXES", "CRVAL#", "CRPIX#", "CDELT#", "CROTA#", "CD#_#", "PC#_#", "PV#_#",
@@ -63,6 +61,8 @@ bool is_numeric_wcs_key(std::string_view key) {
   return numeric(key) || (alt && numeric(key.substr(0, key.size() - 1)));
 }
 
+// The header as wcspih reads it. Some writers quote numbers (CRVAL1 = '150.0'); wcspih would drop such a card and
+// silently use a default (CRVAL 0), so numeric strings under numeric WCS keywords are handed over as numbers.
 std::string wcspih_cards(const FitsHeader& header) {
   std::optional<FitsHeader> fixed;
   for (const FitsCard& c : header.cards()) {
@@ -116,7 +116,7 @@ void require_finite_cards(const FitsHeader& header, char alt, const std::string&
 namespace wcsdetail {
 
 std::string wcslib_message(const wcsprm& prm, int status) {
-  if (prm.err && prm.err->msg[0] != '\0') return prm.err->msg;
+  if (prm.err && prm.err->msg && prm.err->msg[0] != '\0') return prm.err->msg;
   if (status > 0 && status <= WCSERR_UNSET) return wcs_errmsg[status];
   return "wcslib status " + std::to_string(status);
 }
@@ -244,6 +244,17 @@ ChunkBuffers chunk_buffers(std::vector<double>& scratch, std::vector<int>& stat)
   return {s, s + 2 * kChunk, s + 4 * kChunk, s + 6 * kChunk, s + 7 * kChunk, stat.data()};
 }
 
+// wcslib 7.12's wcserr_set allocates a fresh message on every failing call without freeing the previous one, so a
+// row with invalid points would leak ~100 bytes per call. Messages of transform failures are never used: drop them.
+void clear_errors(wcsprm& p) {
+  wcserr_clear(&p.err);
+  wcserr_clear(&p.lin.err);
+  wcserr_clear(&p.cel.err);
+  wcserr_clear(&p.cel.prj.err);
+  if (p.lin.dispre) wcserr_clear(&p.lin.dispre->err);
+  if (p.lin.disseq) wcserr_clear(&p.lin.disseq->err);
+}
+
 // Runs `call(count, offset)` over the chunk; on a whole-chunk failure redoes it one point at a time and marks
 // the points that still fail in stat. `tolerated` is the status that only flags individual points.
 template <class Call>
@@ -277,8 +288,10 @@ void Wcs::pixel_to_world(std::span<const double> x, std::span<const double> y, s
       b.in[2 * k + 1] = ok ? yi + 1.0 : p.crpix[1];
     }
     run_chunk(n, WCSERR_BAD_PIX, b, [&](int count, int off) {
-      return wcsp2s(&p, count, 2, b.in + 2 * off, b.img + 2 * off, b.phi + off, b.theta + off, b.out + 2 * off,
-                    b.stat + off);
+      int status = wcsp2s(&p, count, 2, b.in + 2 * off, b.img + 2 * off, b.phi + off, b.theta + off,
+                          b.out + 2 * off, b.stat + off);
+      if (status != 0) clear_errors(p);
+      return status;
     });
     for (int k = 0; k < n; ++k) {
       const std::size_t i = start + k;
@@ -304,8 +317,10 @@ void Wcs::world_to_pixel(std::span<const double> ra, std::span<const double> dec
       b.in[2 * k + p.lat] = ok ? d : p.crval[p.lat];
     }
     run_chunk(n, WCSERR_BAD_WORLD, b, [&](int count, int off) {
-      return wcss2p(&p, count, 2, b.in + 2 * off, b.phi + off, b.theta + off, b.img + 2 * off, b.out + 2 * off,
-                    b.stat + off);
+      int status = wcss2p(&p, count, 2, b.in + 2 * off, b.phi + off, b.theta + off, b.img + 2 * off,
+                          b.out + 2 * off, b.stat + off);
+      if (status != 0) clear_errors(p);
+      return status;
     });
     for (int k = 0; k < n; ++k) {
       const std::size_t i = start + k;

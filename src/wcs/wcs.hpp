@@ -66,6 +66,9 @@ class Wcs {
   bool uses_closed_form() const;
 
   // Writes WCSAXES/CTYPE/CRVAL/CRPIX/CD/CUNIT/RADESYS (+ SIP A_/B_/AP_/BP_ when present) into `header`.
+  // Also LONPOLE/LATPOLE/EQUINOX/PVi_m (TPV distortions as PVi_m with CTYPE '-TPV'); conflicting primary WCS
+  // cards already in `header` (PC/CDELT/CROTA, stale SIP terms) are removed first. Other distortion types
+  // (DSS, WAT, TPD, generic polynomials) cannot be written and throw std::runtime_error.
   void write_to_header(FitsHeader& header) const;
 
  private:

@@ -5,6 +5,7 @@
 #include <wcslib/wcs.h>
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "wcs/tan_sip.hpp"

@@ -43,7 +43,7 @@ Cards sip_polynomial(const std::string& prefix, const std::map<std::pair<int, in
   return out;
 }
 
-DistortionCards sip_cards(const disprm& dis) {
+DistortionCards sip_cards(const disprm& dis, const std::string& projection) {
   // terms[axis][FWD=0/REV=1]
   std::map<std::pair<int, int>, double> terms[2][2];
   for (int k = 0; k < dis.ndp; ++k) {
@@ -54,7 +54,7 @@ DistortionCards sip_cards(const disprm& dis) {
     auto pq = wcskeys::parse_pq(f->rest.substr(8));
     if (pq) terms[f->axis - 1][f->rest.substr(4, 3) == "REV" ? 1 : 0][*pq] = dp_value(dis.dp[k]);
   }
-  DistortionCards out{"TAN-SIP", {}};
+  DistortionCards out{projection + "-SIP", {}};
   for (const auto& [prefix, axis, rev] : {std::tuple{"A_", 0, 0}, std::tuple{"B_", 1, 0}, std::tuple{"AP_", 0, 1},
                                           std::tuple{"BP_", 1, 1}}) {
     Cards c = sip_polynomial(prefix, terms[axis][rev]);
@@ -81,7 +81,7 @@ DistortionCards distortion_cards(const wcsprm& p) {
   const disprm* seq = p.lin.disseq;
   std::string pre0 = dtype(pre, 0), pre1 = dtype(pre, 1), seq0 = dtype(seq, 0), seq1 = dtype(seq, 1);
   if (pre0.empty() && pre1.empty() && seq0.empty() && seq1.empty()) return {};
-  if (pre0 == "SIP" && pre1 == "SIP" && seq0.empty() && seq1.empty()) return sip_cards(*pre);
+  if (pre0 == "SIP" && pre1 == "SIP" && seq0.empty() && seq1.empty()) return sip_cards(*pre, p.cel.prj.code);
   if (seq0 == "TPV" && seq1 == "TPV" && pre0.empty() && pre1.empty()) return tpv_cards(*seq);
   throw std::runtime_error("Wcs::write_to_header: cannot write distortion '" + (pre0.empty() ? seq0 : pre0) +
                            "' as FITS cards (only SIP and TPV are supported)");

@@ -30,8 +30,8 @@ json read_manifest(const std::filesystem::path& dir) {
 
 std::map<std::string, std::string> hash_folder(const std::filesystem::path& dir) {
   std::map<std::string, std::string> h;
-  for (const auto& e : std::filesystem::directory_iterator(dir))
-    h[e.path().filename().string()] = file_content_hash(e.path());
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) h[std::filesystem::relative(e.path(), dir).string()] = file_content_hash(e.path());
   return h;
 }
 
@@ -92,7 +92,7 @@ TEST_F(SimDataset, WritesTheAnnouncedFiles) {
   ASSERT_EQ(files_->frames.size(), 8u);
   for (const auto& f : files_->frames) {
     EXPECT_TRUE(std::filesystem::exists(path(f))) << f;
-    EXPECT_EQ(f.rfind("Light_SIM 1_10.0s_IRCUT_2025032", 0), 0u) << f;
+    EXPECT_EQ(f.rfind("lights/Light_SIM 1_10.0s_IRCUT_2025032", 0), 0u) << f;
   }
   EXPECT_TRUE(std::filesystem::exists(path("truth.fits")));
   EXPECT_TRUE(std::filesystem::exists(path("truth_stars.csv")));

@@ -104,6 +104,31 @@ TEST(WcsThreads, PerThreadCopiesAreBitIdenticalToOneThread) {
   EXPECT_EQ(assigned.pixel_to_world(PixelCoord{5, 7}).ra, single.pixel_to_world(PixelCoord{5, 7}).ra);
 }
 
+TEST(WcsThreads, ConcurrentParsingGivesIdenticalResults) {
+  // wcspih's Flex scanner is reentrant since wcslib 5.19/7.5; frames are parsed by many workers at once.
+  test::HeaderSpec spec;
+  spec.projection = "ZEA";
+  const FitsHeader header = test::make_header(spec);
+  const std::vector<double> xs = {0.0, 999.5, 1999.0}, ys = {0.0, 749.5, 1499.0};
+  auto run = [&] {
+    Results r{std::vector<double>(3), std::vector<double>(3), {}, {}};
+    for (int rep = 0; rep < 20; ++rep) {
+      Wcs w = Wcs::from_header(header, "zea");
+      w.pixel_to_world(xs, ys, r.ra, r.dec);
+    }
+    return r;
+  };
+  const Results expected = run();
+  std::vector<Results> got(8);
+  std::vector<std::thread> pool;
+  for (int t = 0; t < 8; ++t) pool.emplace_back([&, t] { got[t] = run(); });
+  for (auto& th : pool) th.join();
+  for (const Results& r : got) {
+    EXPECT_TRUE(bit_identical(r.ra, expected.ra));
+    EXPECT_TRUE(bit_identical(r.dec, expected.dec));
+  }
+}
+
 // Best of several runs of one 1920-point row, in microseconds.
 template <class F>
 double best_us(F&& f) {
@@ -134,9 +159,13 @@ TEST(WcsSpeed, RowOf1920PointsTakesMicroseconds) {
     std::printf("[ timing ] 1920-point row via %s: TAN p2w %.1f us, w2p %.1f us; TAN-SIP p2w %.1f us, w2p %.1f us\n",
                 closed ? "closed form" : "wcslib", t[0], t[1], t[2], t[3]);
   }
+#if defined(NDEBUG) && !defined(__SANITIZE_ADDRESS__)
   // Generous bounds (a shared 2-core CI machine): the point is "tens of microseconds, not milliseconds".
   for (int k = 0; k < 4; ++k) EXPECT_LT(us[0][k], 500.0) << k;
   for (int k = 0; k < 4; ++k) EXPECT_LT(us[1][k], 3000.0) << k;
+#else
+  GTEST_SKIP() << "timings are only checked in optimised builds without sanitizers";
+#endif
 }
 
 }  // namespace

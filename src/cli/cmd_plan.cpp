@@ -1,0 +1,96 @@
+// `zemosaic plan --input DIR`: the machine's capabilities and every kind's parallel plan, from FITS headers only.
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "cli/commands.hpp"
+#include "core/config.hpp"
+#include "plan/capabilities.hpp"
+#include "plan/input_survey.hpp"
+#include "plan/parallel_plan.hpp"
+#include "plan/plan_table.hpp"
+
+namespace zm::cli {
+namespace {
+
+// Clustering radius when the config has no cluster_panel_threshold key (ZeMosaic's worker fallback).
+constexpr double kDefaultClusterThresholdDeg = 0.05;
+
+struct PlanArgs {
+  std::string input;
+  std::string config;
+  std::string scratch;
+  bool json = false;
+  long long assume_cores = -1;
+  double assume_ram_gb = -1.0;
+  double assume_vram_gb = -2.0;  // -1 is a valid value ("probe"): -2 means "not given"
+  double assume_disk_gb = -1.0;
+};
+
+Config load_config(const PlanArgs& a) {
+  std::vector<std::string> warnings;
+  Config cfg = a.config.empty() ? Config() : Config::load_file(a.config, warnings);
+  for (const auto& w : warnings) std::cerr << "warning: " << w << "\n";
+  if (a.assume_cores >= 0) cfg.set("assume_cores", a.assume_cores, "--assume-cores");
+  if (a.assume_ram_gb >= 0) cfg.set("assume_ram_gb", a.assume_ram_gb, "--assume-ram-gb");
+  if (a.assume_vram_gb >= -1.0) cfg.set("assume_vram_gb", a.assume_vram_gb, "--assume-vram-gb");
+  if (a.assume_disk_gb >= 0) cfg.set("assume_disk_gb", a.assume_disk_gb, "--assume-disk-gb");
+  return cfg;
+}
+
+std::filesystem::path scratch_folder(const PlanArgs& a, const Config& cfg) {
+  std::string dir = a.scratch.empty() ? cfg.get_string("memmap_dir") : a.scratch;
+  if (dir.empty()) dir = ".";
+  std::error_code ec;
+  const auto abs = std::filesystem::absolute(dir, ec);
+  return ec ? std::filesystem::path(dir) : abs.lexically_normal();
+}
+
+void run(const PlanArgs& a) {
+  const Config cfg = load_config(a);
+  const InputSurvey survey = survey_input_folder(a.input);
+  for (const auto& s : survey.skipped) std::cerr << "skipped " << s << "\n";
+  if (survey.frames.empty()) std::cerr << "warning: no readable FITS frame under " << a.input << "\n";
+  const double threshold =
+      find_config_key("cluster_panel_threshold") ? cfg.get_double("cluster_panel_threshold") : kDefaultClusterThresholdDeg;
+  const JobSizes job = job_sizes_from_survey(survey, threshold > 0 ? threshold : kDefaultClusterThresholdDeg);
+  Capabilities caps = probe_capabilities(scratch_folder(a, cfg));
+  apply_assumptions(caps, cfg);
+  const std::vector<ParallelPlan> plans = make_all_plans(caps, cfg, job);
+
+  if (a.json) {
+    nlohmann::json j;
+    j["capabilities"] = to_json(caps);
+    j["job"] = to_json(job);
+    j["plans"] = nlohmann::json::object();
+    for (const auto& p : plans) j["plans"][std::string(to_string(p.kind))] = to_json(p);
+    j["skipped"] = survey.skipped;
+    std::cout << j.dump(2) << "\n";
+    return;
+  }
+  std::cout << render_capabilities(caps) << "\nJob\n";
+  for (const auto& n : job.notes) std::cout << "  - " << n << "\n";
+  std::cout << "\n" << render_plan_table(plans);
+}
+
+}  // namespace
+
+void add_plan_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("plan", "Capabilities and the parallel plan of every kind for a folder (headers only)");
+  static PlanArgs a;
+  cmd->add_option("--input", a.input, "folder of FITS frames (searched recursively)")->required();
+  cmd->add_option("--config", a.config, "JSON config file");
+  cmd->add_flag("--json", a.json, "print JSON with top-level keys capabilities, job, plans");
+  cmd->add_option("--assume-cores", a.assume_cores, "plan as if the machine had N logical cores");
+  cmd->add_option("--assume-ram-gb", a.assume_ram_gb, "plan as if the machine had G GiB of RAM (all available)");
+  cmd->add_option("--assume-vram-gb", a.assume_vram_gb, "plan as if the GPU had V GiB (0 = no GPU)");
+  cmd->add_option("--assume-disk-gb", a.assume_disk_gb, "plan as if the scratch disk had D GiB free");
+  cmd->add_option("--scratch", a.scratch, "scratch folder for memmap files (default: memmap_dir, else the current folder)");
+  cmd->callback([] { run(a); });
+}
+
+}  // namespace zm::cli

@@ -1,0 +1,200 @@
+// Phase 1. Inputs are read-only: nothing is moved, renamed or rewritten; every derived byte goes to the cache in the
+// output folder. Frames are processed by the bounded scheduler (memory admission from the ingest plan) and committed
+// in input order, so events, the manifest and the frame indices do not depend on the worker count. The manifest is
+// rewritten atomically as frames complete, so a killed run resumes with the frames it already cached.
+#include "pipeline/phase1_ingest.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <optional>
+
+#include "core/error.hpp"
+#include "events/event_keys.hpp"
+#include "events/plan_summary.hpp"
+#include "io/atomic_file.hpp"
+#include "pipeline/input_scan.hpp"
+#include "pipeline/pipeline_events.hpp"
+#include "pipeline/preprocess.hpp"
+#include "plan/parallel_plan.hpp"
+#include "sched/scheduler.hpp"
+
+namespace zm {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kManifestSchema = 1;
+constexpr std::size_t kManifestFlushEvery = 32;
+
+struct Outcome {
+  std::optional<FrameRecord> frame;
+  std::optional<SetAsideInput> set_aside;
+  bool reused = false;
+};
+
+PreprocessOptions options_from(const Config& cfg) {
+  PreprocessOptions o;
+  o.debayer = parse_debayer_method(cfg.get_string("debayer_method")).value_or(DebayerMethod::Bilinear);
+  o.hot_pixels = cfg.get_bool("hot_pixel_correction");
+  o.hot.threshold_sigma = static_cast<float>(cfg.get_double("hot_pixel_threshold_sigma"));
+  o.wcs_bounds.min_scale_arcsec = cfg.get_double("wcs_min_pixel_scale_arcsec");
+  o.wcs_bounds.max_scale_arcsec = cfg.get_double("wcs_max_pixel_scale_arcsec");
+  o.limits.max_axis = cfg.get_int("input_max_axis_pixels");
+  o.limits.max_pixels = cfg.get_int("input_max_pixels");
+  return o;
+}
+
+JobSizes ingest_job(const std::vector<InputFile>& files, const FitsReadLimits& limits) {
+  JobSizes job;
+  job.frames_total = files.size();
+  for (const auto& f : files) {
+    try {
+      const FitsImageInfo info = read_fits_info(f.path.string(), limits);
+      job.frame_width = info.width;
+      job.frame_height = info.height;
+      job.input_channels = info.channels;
+      job.input_bytes_per_sample = std::max(1, std::abs(info.bitpix) / 8);
+      break;
+    } catch (const InputError&) {
+      continue;  // reported when the file's turn comes
+    }
+  }
+  return job;
+}
+
+std::map<std::string, FrameRecord> load_reusable(const fs::path& manifest, const std::string& config_hash) {
+  std::map<std::string, FrameRecord> out;
+  std::ifstream in(manifest);
+  if (!in) return out;
+  try {
+    const auto j = nlohmann::json::parse(in);
+    if (j.at("schema").get<int>() != kManifestSchema || j.at("config_hash").get<std::string>() != config_hash)
+      return out;
+    for (const auto& e : j.at("frames")) {
+      FrameRecord r = e.get<FrameRecord>();
+      out.emplace(r.path, std::move(r));
+    }
+  } catch (const std::exception&) {
+    out.clear();  // a damaged manifest only costs recomputation
+  }
+  return out;
+}
+
+bool cache_is_valid(const fs::path& cache_dir, const FrameRecord& r) {
+  std::error_code ec;
+  const auto size = fs::file_size(cache_dir / r.cache_file, ec);
+  return !ec && size == sizeof(float) * static_cast<std::uint64_t>(r.width) * r.height * r.channels;
+}
+
+void write_manifest(const fs::path& path, const std::string& config_hash, const std::vector<FrameRecord>& frames,
+                    const std::vector<SetAsideInput>& set_aside) {
+  nlohmann::json j = {{"schema", kManifestSchema}, {"config_hash", config_hash}, {"frames", frames}};
+  j["set_aside"] = nlohmann::json::array();
+  for (const auto& s : set_aside) j["set_aside"].push_back({{"path", s.path}, {"kind", s.kind}, {"reason", s.reason}});
+  write_text_atomic(path, j.dump());
+}
+
+}  // namespace
+
+std::vector<std::string_view> phase1_config_keys() {
+  return {"debayer_method", "hot_pixel_correction", "hot_pixel_threshold_sigma", "wcs_min_pixel_scale_arcsec",
+          "wcs_max_pixel_scale_arcsec", "input_max_axis_pixels", "input_max_pixels"};
+}
+
+IngestResult run_phase1(const RunContext& ctx) {
+  const auto t0 = std::chrono::steady_clock::now();
+  PhaseScope scope(*ctx.progress, "1", "Preprocessing");
+  EventStream& events = ctx.events();
+  const PreprocessOptions options = options_from(ctx.config);
+  const auto keys = phase1_config_keys();
+  const std::string config_hash = ctx.config.hash_of(keys);
+  const fs::path frames_dir = ctx.cache_dir / "frames";
+  const fs::path manifest_path = ctx.cache_dir / "phase1_manifest.json";
+  fs::create_directories(frames_dir);
+
+  const std::vector<InputFile> files = scan_input_folder(ctx.input_dir, ctx.output_dir);
+  const JobSizes job = ingest_job(files, options.limits);
+  const ParallelPlan plan = make_plan(PlanKind::ingest, ctx.caps, ctx.config, job);
+  emit_plan_summary(events, "1", plan);
+  const auto reusable = load_reusable(manifest_path, config_hash);
+
+  IngestResult result;
+  result.inputs_found = static_cast<int>(files.size());
+  ProgressCounter counter(*ctx.progress, "preprocess", files.size(), std::string(event_keys::kRawFileCountUpdate));
+  const std::uint64_t footprint =
+      preprocess_footprint_bytes(std::max(job.frame_width, 1), std::max(job.frame_height, 1));
+
+  SchedOptions so;
+  so.workers = plan.cpu_workers;
+  so.memory_budget_bytes = plan.ram_budget_bytes;
+  so.on_error = OnItemError::skip;
+  so.cancel = ctx.cancel;
+  so.item_name = [&](std::size_t i) { return files[i].path.string(); };
+  so.on_item_failed = [&](const ItemFailure& f) {
+    result.set_aside.push_back({f.name, "internal_error", f.message});
+    events.warn(pipeline_keys::kInputSetAside,
+                {{"phase", "1"}, {"file", f.name}, {"kind", "internal_error"}, {"reason", f.message}});
+    counter.advance();
+  };
+  std::vector<std::size_t> order(files.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+
+  auto work = [&](const std::size_t& i, WorkContext& wc) -> Outcome {
+    wc.throw_if_cancelled();
+    const InputFile& in = files[i];
+    Outcome o;
+    if (auto it = reusable.find(in.path.string()); it != reusable.end()) {
+      const FrameRecord& r = it->second;
+      if (r.size == in.size && r.mtime_ns == in.mtime_ns && cache_is_valid(frames_dir, r)) {
+        o.frame = r;
+        o.frame->index = static_cast<int>(i);
+        o.reused = true;
+        return o;
+      }
+    }
+    try {
+      o.frame = preprocess_frame(in, static_cast<int>(i), options, frames_dir);
+    } catch (const InputError& e) {
+      o.set_aside = SetAsideInput{in.path.string(), std::string(to_string(e.kind())), e.reason()};
+    }
+    return o;
+  };
+  auto commit = [&](const std::size_t&, Outcome&& o) {
+    if (o.frame) {
+      result.reused_from_cache += o.reused ? 1 : 0;
+      result.frames.push_back(std::move(*o.frame));
+    } else {
+      events.warn(pipeline_keys::kInputSetAside, {{"phase", "1"},
+                                                   {"file", o.set_aside->path},
+                                                   {"kind", o.set_aside->kind},
+                                                   {"reason", o.set_aside->reason}});
+      result.set_aside.push_back(std::move(*o.set_aside));
+    }
+    counter.advance();
+    if (counter.done() % kManifestFlushEvery == 0)
+      write_manifest(manifest_path, config_hash, result.frames, result.set_aside);
+  };
+  const RunSummary summary = run_items<std::size_t>(order, [&](const std::size_t&) { return footprint; }, work,
+                                                    commit, so);
+  write_manifest(manifest_path, config_hash, result.frames, result.set_aside);
+  if (summary.cancelled) throw RunCancelled();
+  if (result.reused_from_cache > 0)
+    events.info(pipeline_keys::kResumeReused,
+                {{"phase", "1"}, {"reused", result.reused_from_cache}, {"total", files.size()}});
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  events.info(pipeline_keys::kIngestSummary, {{"phase", "1"},
+                                               {"usable", result.frames.size()},
+                                               {"set_aside", result.set_aside.size()},
+                                               {"found", files.size()},
+                                               {"seconds", seconds}});
+  if (result.frames.empty())
+    throw PipelineError(fmt::format("no usable frame in {}: {} FITS file(s) found, {} set aside (see the "
+                                    "INPUT_SET_ASIDE events for each reason)",
+                                    ctx.input_dir.string(), files.size(), result.set_aside.size()));
+  return result;
+}
+
+}  // namespace zm

@@ -1,0 +1,44 @@
+#include "pipeline/phase2_cluster.hpp"
+
+#include <cmath>
+
+#include "pipeline/clustering.hpp"
+#include "pipeline/pipeline_events.hpp"
+
+namespace zm {
+
+std::vector<FrameGroup> run_phase2(const RunContext& ctx, const std::vector<FrameRecord>& frames) {
+  PhaseScope scope(*ctx.progress, "2", "Clustering");
+  std::vector<FrameSummary> summaries;
+  double fov = 0.0;
+  for (const auto& f : frames) {
+    summaries.push_back({f.centre, f.position_angle_deg, f.time_s});
+    fov = std::max(fov, std::hypot(f.width, f.height) * f.scale_arcsec / 3600.0);
+  }
+  ClusterParams p;
+  p.threshold_deg = ctx.config.get_double("cluster_panel_threshold");
+  p.orientation_split_deg = ctx.config.get_double("cluster_orientation_split_deg");
+  p.target_groups = static_cast<int>(ctx.config.get_int("cluster_target_groups"));
+  p.max_per_group = static_cast<int>(ctx.config.get_int("max_raw_per_master_tile"));
+  p.field_of_view_deg = fov;
+  const ClusterResult r = cluster_frames(summaries, p);
+
+  std::vector<FrameGroup> groups;
+  nlohmann::json sizes = nlohmann::json::array();
+  for (const auto& g : r.groups) {
+    FrameGroup fg{static_cast<int>(groups.size()), g};
+    sizes.push_back(g.size());
+    groups.push_back(std::move(fg));
+  }
+  write_stack_plan(ctx.output_dir, groups, frames);
+  ctx.events().info(pipeline_keys::kClusterSummary,
+                    {{"phase", "2"},
+                     {"groups", groups.size()},
+                     {"threshold_deg", r.threshold_used_deg},
+                     {"sizes", sizes},
+                     {"notes", r.notes},
+                     {"stack_plan", (ctx.output_dir / "zemosaic_stack_plan.csv").string()}});
+  return groups;
+}
+
+}  // namespace zm

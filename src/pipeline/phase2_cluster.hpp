@@ -1,0 +1,14 @@
+// Phase 2: frames -> master-tile groups, written as the stack plan (CSV + JSON) in the output folder.
+#pragma once
+
+#include <vector>
+
+#include "pipeline/frame_record.hpp"
+#include "pipeline/run_context.hpp"
+#include "pipeline/stack_plan.hpp"
+
+namespace zm {
+
+std::vector<FrameGroup> run_phase2(const RunContext& ctx, const std::vector<FrameRecord>& frames);
+
+}  // namespace zm
