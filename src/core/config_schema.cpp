@@ -21,6 +21,16 @@ const std::vector<ConfigKey>& config_schema() {
       {"cluster_orientation_split_deg", T::Double, 0.0, "only group frames whose position angles differ by at most this (0 = off)", {}, 0.0, 180.0},
       {"cluster_target_groups", T::Int, 0, "aim for this many groups by bisecting the threshold (0 = off)", {}, 0, 1000000},
       {"max_raw_per_master_tile", T::Int, 0, "split groups above this many frames (0 = unlimited)", {}, 0, 100000000},
+      // ---- Phase 3 master tiles ----
+      {"stack_norm_method", T::String, "linear_fit", "per-frame normalisation before stacking", {"none", "linear_fit", "sky_mean"}},
+      {"stack_weight_method", T::String, "noise_variance", "per-frame weights", {"none", "noise_variance", "noise_fwhm"}},
+      {"stack_reject_algo", T::String, "winsorized_sigma_clip", "pixel rejection", {"none", "kappa_sigma", "winsorized_sigma_clip", "linear_fit_clip"}},
+      {"stack_kappa_low", T::Double, 3.0, "rejection bound below the centre (sigmas)", {}, 0.1, 100.0},
+      {"stack_kappa_high", T::Double, 3.0, "rejection bound above the centre (sigmas)", {}, 0.1, 100.0},
+      {"stack_max_iterations", T::Int, 10, "rejection passes at most", {}, 1, 1000},
+      {"stack_final_combine", T::String, "mean", "combine of the kept samples", {"mean", "median"}},
+      {"phase3_interpolation", T::String, "lanczos3", "kernel resampling frames onto the reference grid", {"nearest", "bilinear", "bicubic", "lanczos3"}},
+      {"phase3_rows_per_chunk", T::Int, 0, "override the plan's rows per stacking band (0 = plan); results do not depend on it", {}, 0, 1000000},
       // ---- parallel plan (issue 3) ----
       {"num_processing_workers", T::Int, -1, "worker threads (-1 = from the plan)", {}, -1, 4096},
       {"parallel_target_cpu_load", T::Double, 0.9, "fraction of usable cores given to workers", {}, 0.1, 1.0},

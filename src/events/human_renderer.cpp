@@ -44,6 +44,9 @@ std::string HumanRenderer::describe(const Event& e) const {
     return fmt::format("Phase {}: {}", f.value("phase", std::string("?")), f.value("name", std::string()));
   if (e.key == event_keys::kParallelPlanSummary) return plan_line(f);
   if (e.key == event_keys::kProcessError) return "error: " + f.value("message", std::string("unknown error"));
+  if (e.key == event_keys::kItemFailed)
+    return fmt::format("{} (#{}) failed and was skipped: {}", f.value("name", std::string("item")),
+                       f.value("index", std::uint64_t{0}), f.value("message", std::string()));
   if (e.key == event_keys::kProcessDone)
     return fmt::format("{} in {:.1f} s", f.value("success", true) ? "done" : "stopped", f.value("elapsed_s", e.t));
   if (f.contains("message") && f["message"].is_string()) return e.key + ": " + f["message"].get<std::string>();
@@ -96,20 +99,24 @@ void HumanRenderer::on_progress(const Event& e) {
   } else if (e.key == event_keys::kStageProgress &&
              (last || verbosity_ == Verbosity::verbose || e.t - last_plain_ >= kPlainProgressInterval)) {
     last_plain_ = e.t;
-    out_ << fmt::format("[{:8.1f}s] {} {}/{} ETA {}\n", e.t, stage_, current_, total_, eta_) << std::flush;
+    out_ << fmt::format("[{:8.1f}s] {:<7} {} {}/{} {:.1f}/s ETA {}\n", e.t, "", stage_, current_, total_, rate(e.t), eta_)
+         << std::flush;
   }
+}
+
+double HumanRenderer::rate(double t) const {
+  const double dt = t - stage_start_t_;
+  return dt > 0 ? static_cast<double>(current_ - std::min(current_, stage_start_count_)) / dt : 0.0;
 }
 
 void HumanRenderer::draw_bar(double t) {
   last_draw_ = t;
   const double frac = total_ > 0 ? std::min(1.0, static_cast<double>(current_) / static_cast<double>(total_)) : 0.0;
   const int filled = static_cast<int>(frac * kBarWidth);
-  const double dt = t - stage_start_t_;
-  const double rate = dt > 0 ? static_cast<double>(current_ - std::min(current_, stage_start_count_)) / dt : 0.0;
   out_ << "\r\033[K"
        << fmt::format("P{} {} [{}{}] {}/{} {:.1f}/s ETA {}", phase_, phase_name_.empty() ? stage_ : phase_name_,
                       std::string(static_cast<size_t>(filled), '#'), std::string(static_cast<size_t>(kBarWidth - filled), '-'),
-                      current_, total_, rate, eta_)
+                      current_, total_, rate(t), eta_)
        << std::flush;
   bar_visible_ = true;
 }

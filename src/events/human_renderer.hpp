@@ -23,6 +23,7 @@ class HumanRenderer : public EventSink {
   bool shown(const Event& e) const;
   void log_line(const Event& e, const std::string& text);
   void draw_bar(double t);
+  double rate(double t) const;  // items per second since the stage started
   void clear_bar();
   void on_progress(const Event& e);
   std::string describe(const Event& e) const;

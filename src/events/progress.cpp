@@ -49,10 +49,11 @@ void RunProgress::update(std::string_view stage, std::uint64_t done, std::uint64
   if (!edge && now - last_emit_ < min_interval_) return;
   last_emit_ = now;
   last_stage_ = std::string(stage);
+  // ETA first, so a renderer drawing the progress line already knows the new estimate.
+  emit_eta(now, eta_.update(now));
   events_.info(event_keys::kStageProgress,
                {{"stage", std::string(stage)}, {"current", done}, {"total", total}, {"phase", phase_}});
   if (!count_key.empty()) events_.info(count_key, {{"done", done}, {"total", total}});
-  emit_eta(now, eta_.update(now));
 }
 
 void RunProgress::finish() {

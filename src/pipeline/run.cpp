@@ -2,6 +2,7 @@
 
 #include "pipeline/phase1_ingest.hpp"
 #include "pipeline/phase2_cluster.hpp"
+#include "pipeline/phase3_master_tiles.hpp"
 
 namespace zm {
 
@@ -14,6 +15,8 @@ RunOutcome run_pipeline(RunContext& ctx) {
   if (ctx.cancelled()) throw RunCancelled();
   const std::vector<FrameGroup> groups = run_phase2(ctx, ingest.frames);
   out.groups = static_cast<int>(groups.size());
+  if (ctx.cancelled()) throw RunCancelled();
+  for (const auto& t : run_phase3(ctx, ingest.frames, groups)) out.master_tiles.push_back(t.path);
   return out;
 }
 

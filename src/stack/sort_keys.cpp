@@ -86,11 +86,12 @@ void sort_keys(double* keys, int m, double* tmp) {
   const int cap = sort_capacity(m);
   for (int i = m; i < cap; ++i) keys[i] = kPad;
   for (int r = 0; r < cap; r += kSortRun) network_sort<kSortRun>(keys + r);
+  // The pads sort to the end of the last run, so the merges only need the first m keys.
   double* src = keys;
   double* dst = tmp;
-  for (int width = kSortRun; width < cap; width *= 2) {
-    for (int lo = 0; lo < cap; lo += 2 * width) {
-      const int mid = std::min(lo + width, cap), hi = std::min(lo + 2 * width, cap);
+  for (int width = kSortRun; width < m; width *= 2) {
+    for (int lo = 0; lo < m; lo += 2 * width) {
+      const int mid = std::min(lo + width, m), hi = std::min(lo + 2 * width, m);
       merge_runs(src + lo, mid - lo, src + mid, hi - mid, dst + lo);
     }
     std::swap(src, dst);

@@ -7,7 +7,9 @@ namespace zm {
 
 namespace {
 
-constexpr int kTargetSamples = 1024;  // per box: enough for a median good to ~4 % of sigma
+// Samples per box: the trend pass needs few; the statistics pass gives a level good to ~6 % of sigma.
+constexpr int kTrendSamples = 256;
+constexpr int kStatSamples = 512;
 constexpr int kMinSamples = 16;
 constexpr int kClipIterations = 5;
 
@@ -19,23 +21,49 @@ float median_of(std::vector<float>& v) {
   return m;
 }
 
-// Sigma-clipped median and MAD sigma of `v` (consumed); `scratch` is reused storage.
-void clipped_stats(std::vector<float>& v, std::vector<float>& scratch, double clip_sigma, float& level,
-                   float& noise) {
+float sorted_median(const float* v, std::size_t n) { return n % 2 ? v[n / 2] : 0.5f * (v[n / 2 - 1] + v[n / 2]); }
+
+// Median absolute deviation about m of sorted v[0, n): the deviations below and above m are each monotone, so
+// merging them up to the middle rank takes n/2 steps and no extra storage.
+float sorted_mad(const float* v, std::size_t n, float m) {
+  std::size_t right = static_cast<std::size_t>(std::lower_bound(v, v + n, m) - v);
+  std::size_t left = right;  // next candidate below m is v[left - 1]
+  float d = 0.0f;
+  for (std::size_t taken = 0; taken <= n / 2; ++taken) {
+    const float dl = left > 0 ? m - v[left - 1] : INFINITY;
+    const float dr = right < n ? v[right] - m : INFINITY;
+    if (dl <= dr) {
+      d = dl;
+      --left;
+    } else {
+      d = dr;
+      ++right;
+    }
+  }
+  return d;
+}
+
+// Sigma-clipped median and MAD sigma of `v` (sorted in place): one sort, then each clipping round only
+// narrows an index range.
+void clipped_stats(std::vector<float>& v, double clip_sigma, float& level, float& noise) {
   level = NAN;
   noise = NAN;
-  for (int it = 0; it < kClipIterations && v.size() >= kMinSamples; ++it) {
-    const float med = median_of(v);
-    scratch.resize(v.size());
-    for (std::size_t i = 0; i < v.size(); ++i) scratch[i] = std::abs(v[i] - med);
-    const float sigma = 1.4826f * median_of(scratch);
+  std::sort(v.begin(), v.end());
+  std::size_t lo = 0, hi = v.size();
+  for (int it = 0; it < kClipIterations && hi - lo >= kMinSamples; ++it) {
+    const float* b = v.data() + lo;
+    const std::size_t n = hi - lo;
+    const float med = sorted_median(b, n);
+    const float sigma = 1.4826f * sorted_mad(b, n, med);
     level = med;
     noise = sigma;
     if (!(sigma > 0.0f)) break;
     const float lim = static_cast<float>(clip_sigma) * sigma;
-    const std::size_t before = v.size();
-    std::erase_if(v, [&](float x) { return std::abs(x - med) > lim; });
-    if (v.size() == before) break;
+    const std::size_t nlo = static_cast<std::size_t>(std::lower_bound(b, b + n, med - lim) - v.data());
+    const std::size_t nhi = static_cast<std::size_t>(std::upper_bound(b, b + n, med + lim) - v.data());
+    if (nlo == lo && nhi == hi) break;
+    lo = nlo;
+    hi = nhi;
   }
 }
 
@@ -88,20 +116,33 @@ std::vector<BackgroundMesh::Node> BackgroundMesh::make_nodes(int n_pixels, int c
   return nodes;
 }
 
+void BackgroundMesh::build_interpolation() {
+  row_nodes_ = make_nodes(height_, cell_, ny_);
+  const std::vector<Node> cols = make_nodes(width_, cell_, nx_);
+  col_t_.resize(width_);
+  col_segments_.clear();
+  for (int x = 0; x < width_; ++x) {
+    col_t_[x] = cols[x].t;
+    if (col_segments_.empty() || col_segments_.back().i0 != cols[x].i0)
+      col_segments_.push_back({x, x + 1, cols[x].i0, cols[x].i1});
+    else
+      col_segments_.back().x1 = x + 1;
+  }
+}
+
 BackgroundMesh::BackgroundMesh(const float* img, int width, int height, int cell, double clip_sigma)
     : width_(width), height_(height), cell_(std::max(cell, 8)) {
   nx_ = (width_ + cell_ - 1) / cell_;
   ny_ = (height_ + cell_ - 1) / cell_;
-  col_nodes_ = make_nodes(width_, cell_, nx_);
-  row_nodes_ = make_nodes(height_, cell_, ny_);
+  build_interpolation();
   const std::size_t n_cells = static_cast<std::size_t>(nx_) * ny_;
   // Pass 1: plain box medians give the large-scale trend (a median of a ramp is its centre value).
   level_.assign(n_cells, NAN);
   noise_.assign(n_cells, 0.0f);
-  std::vector<float> samples, scratch;
+  std::vector<float> samples;
   for (int iy = 0; iy < ny_; ++iy)
     for (int ix = 0; ix < nx_; ++ix) {
-      gather(img, ix, iy, samples);
+      gather(img, ix, iy, kTrendSamples, false, samples);
       if (samples.size() >= kMinSamples) level_[iy * nx_ + ix] = median_of(samples);
     }
   finish_mesh(level_);
@@ -110,9 +151,9 @@ BackgroundMesh::BackgroundMesh(const float* img, int width, int height, int cell
   std::vector<float> level2(n_cells, NAN), noise2(n_cells, NAN);
   for (int iy = 0; iy < ny_; ++iy)
     for (int ix = 0; ix < nx_; ++ix) {
-      gather(img, ix, iy, samples, true);
+      gather(img, ix, iy, kStatSamples, true, samples);
       float dl, sd;
-      clipped_stats(samples, scratch, clip_sigma, dl, sd);
+      clipped_stats(samples, clip_sigma, dl, sd);
       level2[iy * nx_ + ix] = level_[iy * nx_ + ix] + dl;
       noise2[iy * nx_ + ix] = sd;
     }
@@ -122,16 +163,20 @@ BackgroundMesh::BackgroundMesh(const float* img, int width, int height, int cell
   median_noise_ = finish_mesh(noise_);
 }
 
-// Samples of box (ix, iy) on a regular sub-grid (about kTargetSamples of them), NaNs skipped; with `detrend`,
-// minus the current interpolated level.
-void BackgroundMesh::gather(const float* img, int ix, int iy, std::vector<float>& out, bool detrend) const {
+// Samples of box (ix, iy) on a regular sub-grid (at least `target` of them when the box has that many pixels),
+// NaNs skipped; with `detrend`, minus the current interpolated level.
+void BackgroundMesh::gather(const float* img, int ix, int iy, int target, bool detrend,
+                            std::vector<float>& out) const {
   const int x0 = ix * cell_, x1 = std::min(width_, x0 + cell_);
   const int y0 = iy * cell_, y1 = std::min(height_, y0 + cell_);
-  const int stride = std::max(1, static_cast<int>(std::sqrt((x1 - x0) * (y1 - y0) / double(kTargetSamples))));
+  // Pixel steps sx, sy with sy in {sx, 2 sx}: the nearest sub-grid to `target` samples that is not coarser.
+  const double ratio = (x1 - x0) * (y1 - y0) / double(target);
+  const int sx = std::max(1, static_cast<int>(std::sqrt(ratio)));
+  const int sy = (2.0 * sx * sx <= ratio) ? 2 * sx : sx;
   out.clear();
-  for (int y = y0 + stride / 2; y < y1; y += stride) {
+  for (int y = y0 + sy / 2; y < y1; y += sy) {
     const float* r = img + static_cast<std::size_t>(y) * width_;
-    for (int x = x0 + stride / 2; x < x1; x += stride) {
+    for (int x = x0 + sx / 2; x < x1; x += sx) {
       if (!std::isfinite(r[x])) continue;
       float l = 0.0f, n;
       if (detrend) sample(x, y, l, n);
@@ -149,32 +194,55 @@ float BackgroundMesh::finish_mesh(std::vector<float>& m) const {
   return med;
 }
 
+// Both row() and sample() blend the two mesh rows first, then interpolate along x as a + (b - a) t, so that
+// they agree to the last bit; along x the value is linear inside each segment, which keeps the loop simple.
 void BackgroundMesh::row(int y, float* level, float* noise) const {
   const Node& ry = row_nodes_[y];
-  const float ty = ry.t, sy = 1.0f - ry.t;
-  const float* l0 = level_.data() + ry.i0 * nx_;
-  const float* l1 = level_.data() + ry.i1 * nx_;
-  const float* n0 = noise_.data() + ry.i0 * nx_;
-  const float* n1 = noise_.data() + ry.i1 * nx_;
-  for (int x = 0; x < width_; ++x) {
-    const Node& cx = col_nodes_[x];
-    const float tx = cx.t, sx = 1.0f - cx.t;
-    level[x] = sy * (sx * l0[cx.i0] + tx * l0[cx.i1]) + ty * (sx * l1[cx.i0] + tx * l1[cx.i1]);
-    noise[x] = sy * (sx * n0[cx.i0] + tx * n0[cx.i1]) + ty * (sx * n1[cx.i0] + tx * n1[cx.i1]);
+  for (int k = 0; k < 2; ++k) {
+    float* out = k == 0 ? level : noise;
+    if (out == nullptr) continue;
+    const std::vector<float>& m = k == 0 ? level_ : noise_;
+    const float* m0 = m.data() + static_cast<std::size_t>(ry.i0) * nx_;
+    const float* m1 = m.data() + static_cast<std::size_t>(ry.i1) * nx_;
+    for (const Segment& s : col_segments_) {
+      const float a = blend(m0[s.i0], m1[s.i0], ry.t);
+      const float d = blend(m0[s.i1], m1[s.i1], ry.t) - a;
+      for (int x = s.x0; x < s.x1; ++x) out[x] = a + d * col_t_[x];
+    }
   }
 }
 
 void BackgroundMesh::sample(int x, int y, float& level, float& noise) const {
   const Node& ry = row_nodes_[y];
-  const Node& cx = col_nodes_[x];
-  const float ty = ry.t, sy = 1.0f - ry.t, tx = cx.t, sx = 1.0f - cx.t;
+  const auto seg = std::upper_bound(col_segments_.begin(), col_segments_.end(), x,
+                                    [](int v, const Segment& s) { return v < s.x1; });
+  const float t = col_t_[x];
   auto interp = [&](const std::vector<float>& m) {
-    const float* r0 = m.data() + ry.i0 * nx_;
-    const float* r1 = m.data() + ry.i1 * nx_;
-    return sy * (sx * r0[cx.i0] + tx * r0[cx.i1]) + ty * (sx * r1[cx.i0] + tx * r1[cx.i1]);
+    const float* m0 = m.data() + static_cast<std::size_t>(ry.i0) * nx_;
+    const float* m1 = m.data() + static_cast<std::size_t>(ry.i1) * nx_;
+    const float a = blend(m0[seg->i0], m1[seg->i0], ry.t);
+    const float d = blend(m0[seg->i1], m1[seg->i1], ry.t) - a;
+    return a + d * t;
   };
   level = interp(level_);
   noise = interp(noise_);
+}
+
+float BackgroundMesh::min_noise() const {
+  // The interpolant is bilinear on each patch between node rows/columns (or the border), so its extremes lie
+  // at patch corners: node centres and the image border.
+  std::vector<int> xs = {0, width_ - 1}, ys = {0, height_ - 1};
+  for (const Segment& s : col_segments_) xs.push_back(s.x0);
+  for (int iy = 0; iy < ny_; ++iy) ys.push_back(std::min(height_ - 1, iy * cell_ + cell_ / 2));
+  for (int ix = 0; ix < nx_; ++ix) xs.push_back(std::min(width_ - 1, ix * cell_ + cell_ / 2));
+  float lo = INFINITY;
+  for (int y : ys)
+    for (int x : xs) {
+      float l, n;
+      sample(x, y, l, n);
+      lo = std::min(lo, n);
+    }
+  return lo;
 }
 
 }  // namespace zm

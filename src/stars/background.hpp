@@ -34,13 +34,21 @@ class BackgroundMesh {
     int i0 = 0, i1 = 0;
     float t = 0.0f;  // weight of i1 (outside [0, 1] when extrapolating)
   };
+  struct Segment {
+    int x0 = 0, x1 = 0;  // columns [x0, x1) interpolate between node columns i0 and i1
+    int i0 = 0, i1 = 0;
+  };
   static std::vector<Node> make_nodes(int n_pixels, int cell, int n_cells);
-  void gather(const float* img, int ix, int iy, std::vector<float>& out, bool detrend = false) const;
+  static float blend(float a, float b, float t) { return a + (b - a) * t; }
+  void build_interpolation();
+  void gather(const float* img, int ix, int iy, int target, bool detrend, std::vector<float>& out) const;
   float finish_mesh(std::vector<float>& m) const;
 
   int width_ = 0, height_ = 0, cell_ = 0, nx_ = 0, ny_ = 0;
   std::vector<float> level_, noise_;
-  std::vector<Node> col_nodes_, row_nodes_;
+  std::vector<Node> row_nodes_;
+  std::vector<float> col_t_;
+  std::vector<Segment> col_segments_;
   float median_level_ = 0.0f, median_noise_ = 0.0f;
 };
 

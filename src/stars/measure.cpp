@@ -12,7 +12,9 @@ namespace {
 constexpr double kSigmaToFwhm = 2.3548200450309493;  // 2 sqrt(2 ln 2)
 constexpr int kMaxIterations = 40;
 constexpr int kMaxHalfWindow = 20;
-constexpr double kMinSigma = 0.3, kMaxSigma = 8.0;  // px, limits of the adaptive weight
+// px, limits of the adaptive weight. Below ~1 px the discrete weighted sums alias (centroids lock onto pixel
+// centres); with a weight at least this wide, even a 1.2 px FWHM star is located to ~0.01 px.
+constexpr double kMinSigma = 1.0, kMaxSigma = 8.0;
 constexpr double kAcceptShift = 0.005;            // px
 constexpr double kWidthWeightRatio = 0.5;
 constexpr double kPixelVariance = 1.0 / 12.0;       // a unit box adds this to a profile's variance
@@ -86,7 +88,9 @@ void aperture_photometry(const float* resid, int width, int height, double noise
 // Star variance from Gaussian-weighted second moments about a fixed centre, with the weight variance held at
 // kWidthWeightRatio times the star's. A narrower weight than the centroid's reads the core, where a Moffat
 // profile is nearly Gaussian: for beta >= 2 the FWHM comes out within +9 % (+4 % at beta = 4, exact for a
-// Gaussian), where the matched weight overestimates a beta = 2.5 star by 16 %.
+// Gaussian), where the matched weight overestimates a beta = 2.5 star by 16 %. The weight never gets narrower
+// than kMinSigma (narrower ones alias and scatter by +-15 % with the pixel phase), so Moffat stars under
+// ~2.5 px FWHM read up to 10-25 % wide; Gaussian ones stay within 1 % down to 1.2 px.
 double core_variance(const float* resid, int width, int height, double xc, double yc, double star_s2) {
   double s2 = star_s2;
   for (int it = 0; it < 20; ++it) {

@@ -169,7 +169,10 @@ TEST(EventSchema, PlanSummaryCarriesEveryPlanField) {
   EXPECT_EQ(e["phase"], "5");
   EXPECT_EQ(e["kind"], "master_tiles");
   EXPECT_EQ(e["level"], "INFO");  // INFO so that it reaches a GUI (ZeMosaic hid it at a debug level)
-  for (const auto& [k, v] : to_json(sample_plan()).items()) EXPECT_EQ(e[k], v) << k;
+  const nlohmann::json plan = to_json(sample_plan());
+  for (const auto& [k, v] : plan.items()) {
+    EXPECT_EQ(e[k], v) << k;
+  }
 }
 
 TEST(EventSchema, ConcurrentEmittersWriteWholeLines) {
