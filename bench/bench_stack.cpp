@@ -5,6 +5,8 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -33,7 +35,7 @@ const Band& band(int n) {
     for (auto& f : b->frames) {
       for (float& v : f) {
         const float r = u(rng);
-        v = r < 0.02f ? NAN : 800.0f + noise(rng) + (r > 0.99f ? 3000.0f : 0.0f);
+        v = r < 0.02f ? std::numeric_limits<float>::quiet_NaN() : 800.0f + noise(rng) + (r > 0.99f ? 3000.0f : 0.0f);
       }
       b->ptrs.push_back(f.data());
       b->weights.push_back(0.5f + u(rng));

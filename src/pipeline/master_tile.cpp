@@ -108,7 +108,7 @@ FitsHeader tile_header(int tile_id, const std::vector<int>& members, int ref_ind
   }
   h.set("ZMT_TYPE", std::string("Master Tile"));
   h.set("ZMT_ID", static_cast<long long>(tile_id));
-  h.set("MT_NFRAMES", static_cast<long long>(members.size()), "frames stacked");
+  h.set("ZMT_NSTK", static_cast<long long>(members.size()), "frames stacked");
   h.set("ZMT_NRAW", static_cast<long long>(members.size()), "raw frames in the group");
   h.set("EXPTOTAL", exposure, "total exposure of the stacked frames (s)");
   if (!first.empty()) h.set("DATE-BEG", first);

@@ -20,9 +20,9 @@ constexpr double kMadToSigma = 1.4826;           // Gaussian sigma per unit of M
 constexpr double kWinsorClip = 1.5;              // Huber's clipping point, in sigmas (PixInsight, Siril)
 constexpr double kWinsorConsistency = 1.134;     // sigma of a Gaussian / sigma after winsorising it at 1.5
 constexpr double kWinsorTolerance = 5e-4;        // relative convergence of the winsorised m and s
-constexpr int kWinsorMaxRounds = 50;             // s shrinks geometrically on degenerate stacks; stop anyway
+constexpr int kWinsorMaxRounds = 50;             // bound on winsorisation rounds whatever the data
 
-// Kept samples: v[lo..hi) of the sorted list, plus the rejection counts so far.
+// Kept samples: v[lo..hi) of the sorted list (KappaSigma and WinsorizedSigmaClip reject from the ends only).
 struct KeptRange {
   int lo = 0;
   int hi = 0;
@@ -145,7 +145,10 @@ int linear_fit_pass(float* v, std::uint32_t* frames, int n, const double* z, con
   int a = 0, b = n;
   while (a < b && z[a] < -1.0) ++a;
   while (b > a && z[b - 1] > 1.0) --b;
-  if (b - a < 2) a = 0, b = n;
+  if (b - a < 2) {  // tiny stacks: fit every rank
+    a = 0;
+    b = n;
+  }
   double sz = 0.0, sv = 0.0;
   for (int i = a; i < b; ++i) {
     sz += z[i];

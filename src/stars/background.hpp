@@ -14,12 +14,13 @@ class BackgroundMesh {
   // ignored; a box without enough valid pixels takes the median of the others. Deterministic, single-threaded.
   BackgroundMesh(const float* img, int width, int height, int cell, double clip_sigma);
 
-  // Interpolated background and noise for pixel row y (each `width` values). Box centres are the nodes;
-  // beyond the outermost centres the outermost pair is extrapolated linearly.
+  // Interpolated background and noise for pixel row y (each `width` values; either pointer may be null). Box
+  // centres are the nodes; beyond the outermost centres the outermost pair is extrapolated linearly.
   void row(int y, float* level, float* noise) const;
-
-  // Interpolated values at one pixel (same interpolation as row()).
+  // Interpolated values at one pixel, bit-identical to row().
   void sample(int x, int y, float& level, float& noise) const;
+  // The lowest interpolated noise anywhere in the image.
+  float min_noise() const;
 
   int cells_x() const { return nx_; }
   int cells_y() const { return ny_; }
@@ -41,6 +42,7 @@ class BackgroundMesh {
   static std::vector<Node> make_nodes(int n_pixels, int cell, int n_cells);
   static float blend(float a, float b, float t) { return a + (b - a) * t; }
   void build_interpolation();
+  float interpolate(const std::vector<float>& m, int x, int y) const;
   void gather(const float* img, int ix, int iy, int target, bool detrend, std::vector<float>& out) const;
   float finish_mesh(std::vector<float>& m) const;
 
@@ -49,6 +51,7 @@ class BackgroundMesh {
   std::vector<Node> row_nodes_;
   std::vector<float> col_t_;
   std::vector<Segment> col_segments_;
+  std::vector<int> col_segment_;  // segment of each column
   float median_level_ = 0.0f, median_noise_ = 0.0f;
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <tuple>
 
 #include "stars/background.hpp"
@@ -34,12 +35,11 @@ std::vector<float> gaussian_kernel(double fwhm) {
 }
 
 // Separable convolution with edge replication; `tmp` and `out` are width*height.
-void smooth(const std::vector<float>& in, int width, int height, const std::vector<float>& k,
-            std::vector<float>& tmp, std::vector<float>& out) {
+void smooth(const float* in, int width, int height, const std::vector<float>& k, float* tmp, float* out) {
   const int r = static_cast<int>(k.size() / 2);
   for (int y = 0; y < height; ++y) {
-    const float* src = in.data() + static_cast<std::size_t>(y) * width;
-    float* dst = tmp.data() + static_cast<std::size_t>(y) * width;
+    const float* src = in + static_cast<std::size_t>(y) * width;
+    float* dst = tmp + static_cast<std::size_t>(y) * width;
     for (int x = 0; x < width; ++x) {
       float acc = 0.0f;
       if (x >= r && x + r < width) {
@@ -51,10 +51,10 @@ void smooth(const std::vector<float>& in, int width, int height, const std::vect
     }
   }
   for (int y = 0; y < height; ++y) {
-    float* dst = out.data() + static_cast<std::size_t>(y) * width;
+    float* dst = out + static_cast<std::size_t>(y) * width;
     std::fill(dst, dst + width, 0.0f);
     for (int j = -r; j <= r; ++j) {
-      const float* src = tmp.data() + static_cast<std::size_t>(std::clamp(y + j, 0, height - 1)) * width;
+      const float* src = tmp + static_cast<std::size_t>(std::clamp(y + j, 0, height - 1)) * width;
       const float kj = k[j + r];
       for (int x = 0; x < width; ++x) dst[x] += kj * src[x];
     }
@@ -71,27 +71,51 @@ bool is_local_max(const float* g, int width, int x, int y) {
          v >= dn[1];
 }
 
-std::vector<Candidate> find_maxima(const std::vector<float>& g, int width, int height, const BackgroundMesh& mesh,
+// Local maxima of the smoothed residual above k sigma of the smoothed noise. Most pixels fail against the lowest
+// threshold anywhere in the image; only the others look up their local one.
+std::vector<Candidate> find_maxima(const float* g, int width, int height, const BackgroundMesh& mesh,
                                    const DetectParams& p, double smooth_noise_factor, float noise_floor) {
+  const float k = static_cast<float>(p.k_sigma * smooth_noise_factor);
+  const float floor_thr = static_cast<float>(p.min_threshold);
+  auto threshold = [&](float noise) { return std::max(k * std::max(noise, noise_floor), floor_thr); };
+  const float lowest = threshold(mesh.min_noise());
   std::vector<Candidate> out;
-  std::vector<float> level(width), noise(width), thr(width);
   const int m = std::max(1, p.edge_margin);
   for (int y = m; y < height - m; ++y) {
-    mesh.row(y, level.data(), noise.data());
-    const float k = static_cast<float>(p.k_sigma * smooth_noise_factor), floor_thr = static_cast<float>(p.min_threshold);
-    for (int x = 0; x < width; ++x) thr[x] = std::max(k * std::max(noise[x], noise_floor), floor_thr);
-    const float* row = g.data() + static_cast<std::size_t>(y) * width;
+    const float* row = g + static_cast<std::size_t>(y) * width;
     for (int x = m; x < width - m; ++x) {
-      if (!(row[x] > thr[x])) continue;
-      if (is_local_max(g.data(), width, x, y)) out.push_back({x, y, row[x]});
+      if (!(row[x] > lowest)) continue;
+      float level, noise;
+      mesh.sample(x, y, level, noise);
+      if (row[x] > threshold(noise) && is_local_max(g, width, x, y)) out.push_back({x, y, row[x]});
     }
   }
   std::stable_sort(out.begin(), out.end(), [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
   return out;
 }
 
+// Noise of the smoothed image relative to the raw one, measured (median |value| of both residuals on a sparse
+// grid) rather than assumed, so that correlated input noise (interpolated or debayered images) keeps the false
+// alarm rate of k sigma. Falls back to the white-noise factor on noise-free data.
+double smoothing_noise_factor(const float* resid, const float* smoothed, int width, int height, double white) {
+  constexpr int kStep = 4;
+  std::vector<float> a, b;
+  for (int y = kStep / 2; y < height; y += kStep)
+    for (int x = kStep / 2; x < width; x += kStep) {
+      a.push_back(std::abs(resid[static_cast<std::size_t>(y) * width + x]));
+      b.push_back(std::abs(smoothed[static_cast<std::size_t>(y) * width + x]));
+    }
+  if (a.size() < 100) return white;
+  const auto ma = a.begin() + static_cast<std::ptrdiff_t>(a.size() / 2);
+  const auto mb = b.begin() + static_cast<std::ptrdiff_t>(b.size() / 2);
+  std::nth_element(a.begin(), ma, a.end());
+  std::nth_element(b.begin(), mb, b.end());
+  if (!(*ma > 0.0f)) return white;
+  return std::clamp(static_cast<double>(*mb) / *ma, 0.8 * white, 1.0);
+}
+
 // Brightest residual pixel in the 3x3 box around (x, y).
-void peak_near(const std::vector<float>& r, int width, int height, int& x, int& y) {
+void peak_near(const float* r, int width, int height, int& x, int& y) {
   int bx = x, by = y;
   float best = r[static_cast<std::size_t>(y) * width + x];
   for (int yy = std::max(0, y - 1); yy <= std::min(height - 1, y + 1); ++yy)
@@ -106,7 +130,7 @@ void peak_near(const std::vector<float>& r, int width, int height, int& x, int& 
 }
 
 // Connected pixels above `thr` around (px, py), inside a small box, counted up to `enough`.
-int connected_area(const std::vector<float>& r, int width, int height, int px, int py, float thr, int enough) {
+int connected_area(const float* r, int width, int height, int px, int py, float thr, int enough) {
   constexpr int kSide = 2 * kDefectBox + 1;
   std::uint8_t seen[kSide * kSide] = {};
   int stack[kSide * kSide];
@@ -131,7 +155,7 @@ int connected_area(const std::vector<float>& r, int width, int height, int px, i
   return count;
 }
 
-bool is_point_defect(const std::vector<float>& r, int width, int height, int px, int py, float noise,
+bool is_point_defect(const float* r, int width, int height, int px, int py, float noise,
                      const DetectParams& p) {
   const float peak = r[static_cast<std::size_t>(py) * width + px];
   if (!(peak > 0.0f)) return true;
@@ -202,23 +226,22 @@ std::vector<Star> detect_stars(const float* img, int width, int height, const De
   const float noise_floor =
       static_cast<float>(kNoiseFloorRel * std::max(1.0, std::abs(static_cast<double>(mesh.median_level()))));
 
+  // Scratch images, deliberately not zero-filled: every element is written before it is read.
   const std::size_t n = static_cast<std::size_t>(width) * height;
-  std::vector<float> resid(n), tmp(n), smoothed(n);
-  {
-    std::vector<float> level(width), noise(width);
-    for (int y = 0; y < height; ++y) {
-      mesh.row(y, level.data(), noise.data());
-      const float* src = img + static_cast<std::size_t>(y) * width;
-      float* dst = resid.data() + static_cast<std::size_t>(y) * width;
-      for (int x = 0; x < width; ++x) dst[x] = std::isfinite(src[x]) ? src[x] - level[x] : 0.0f;
-    }
+  const std::unique_ptr<float[]> resid(new float[n]), tmp(new float[n]), smoothed(new float[n]);
+  for (int y = 0; y < height; ++y) {
+    float* dst = resid.get() + static_cast<std::size_t>(y) * width;
+    mesh.row(y, dst, nullptr);
+    const float* src = img + static_cast<std::size_t>(y) * width;
+    for (int x = 0; x < width; ++x) dst[x] = std::isfinite(src[x]) ? src[x] - dst[x] : 0.0f;
   }
   const std::vector<float> kernel = gaussian_kernel(p.smooth_fwhm);
-  double k2 = 0.0;
-  for (float v : kernel) k2 += double(v) * v;
-  smooth(resid, width, height, kernel, tmp, smoothed);
+  double white = 0.0;  // sum of squared 2-D weights = (sum of squared 1-D weights)^2, noise factor = its sqrt
+  for (float v : kernel) white += double(v) * v;
+  smooth(resid.get(), width, height, kernel, tmp.get(), smoothed.get());
+  const double factor = smoothing_noise_factor(resid.get(), smoothed.get(), width, height, white);
 
-  const std::vector<Candidate> cands = find_maxima(smoothed, width, height, mesh, p, k2, noise_floor);
+  const std::vector<Candidate> cands = find_maxima(smoothed.get(), width, height, mesh, p, factor, noise_floor);
   inf.candidates = static_cast<int>(cands.size());
 
   MeasureParams mp;
@@ -233,23 +256,23 @@ std::vector<Star> detect_stars(const float* img, int width, int height, const De
   for (const Candidate& c : cands) {
     if (stars.size() >= budget) break;
     int px = c.x, py = c.y;
-    peak_near(resid, width, height, px, py);
+    peak_near(resid.get(), width, height, px, py);
     float level, noise;
     mesh.sample(px, py, level, noise);
     noise = std::max(noise, noise_floor);
-    if (is_point_defect(resid, width, height, px, py, noise, p)) {
+    if (is_point_defect(resid.get(), width, height, px, py, noise, p)) {
       ++inf.rejected_defects;
       continue;
     }
     const bool sat = touches_saturation(img, width, height, px, py, p.saturation);
     if (sat && p.reject_saturated) continue;
     ++inf.measured;
-    auto s = measure_star(resid.data(), width, height, px, py, noise, mp);
+    auto s = measure_star(resid.get(), width, height, px, py, noise, mp);
     if (!s || !(s->flux > 0.0)) continue;
     if (s->x < 0.0 || s->y < 0.0 || s->x > width - 1.0 || s->y > height - 1.0) continue;
     s->saturated = sat;
     int cx = static_cast<int>(std::lround(s->x)), cy = static_cast<int>(std::lround(s->y));
-    peak_near(resid, width, height, cx, cy);
+    peak_near(resid.get(), width, height, cx, cy);
     s->peak = resid[static_cast<std::size_t>(cy) * width + cx];
     stars.push_back(*s);
   }

@@ -56,3 +56,28 @@ TEST(SortKeys, KeysOrderByValueAndRoundTrip) {
 
 }  // namespace
 }  // namespace zm
+
+#include "stack/sorted_stats.hpp"
+
+namespace zm {
+namespace {
+
+TEST(SortedStats, MadMatchesBruteForce) {
+  test::Gauss g(9);
+  for (int trial = 0; trial < 2000; ++trial) {
+    const int n = 1 + trial % 70;
+    std::vector<float> v(n);
+    for (float& x : v) x = trial % 4 == 0 ? static_cast<float>(g.next_u64() % 4) : static_cast<float>(g.normal());
+    std::sort(v.begin(), v.end());
+    // Centre: the median, or an arbitrary point (also outside the data) for the general contract.
+    const double centre = trial % 3 == 0 ? 3.0 * g.normal() : detail::median_sorted(v.data(), n);
+    std::vector<double> dev;
+    for (float x : v) dev.push_back(std::abs(x - centre));
+    std::sort(dev.begin(), dev.end());
+    const double expect = n % 2 ? dev[n / 2] : 0.5 * (dev[n / 2 - 1] + dev[n / 2]);
+    EXPECT_EQ(detail::mad_sorted(v.data(), n, centre), expect) << trial;
+  }
+}
+
+}  // namespace
+}  // namespace zm
