@@ -91,6 +91,7 @@ void EventStream::emit(EventLevel level, std::string_view key, nlohmann::json fi
   Event e;
   e.level = level;
   e.key = std::string(key);
+  if (fields.is_null()) fields = nlohmann::json::object();
   e.fields = fields.is_object() ? std::move(fields) : nlohmann::json{{"value", std::move(fields)}};
   std::lock_guard lk(m_);
   e.t = clock_();  // read under the lock so "t" never decreases along the file

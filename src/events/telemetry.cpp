@@ -58,6 +58,7 @@ void TelemetrySampler::loop() {
 }
 
 nlohmann::json TelemetrySampler::sample() {
+  std::lock_guard sample_lock(sample_m_);  // the sampling thread and callers share the CPU meter and the CSV
   const double t = events_.elapsed();
   const std::string phase = events_.current_phase();
   const double cpu = cpu_.sample();
@@ -74,13 +75,10 @@ nlohmann::json TelemetrySampler::sample() {
                       {"peak_rss_bytes", peak},
                       {"ram_available_bytes", available}};
   if (gpu_used) f["gpu_used_bytes"] = *gpu_used;
-  {
-    std::lock_guard lk(m_);
-    if (csv_.is_open()) {
-      csv_ << fmt::format("{:.3f},{},{},{:.1f},{},{},{},{}\n", t, csv_field(phase), csv_field(events_.current_phase_name()),
-                          cpu, rss, peak, available, gpu_used ? std::to_string(*gpu_used) : std::string())
-           << std::flush;
-    }
+  if (csv_.is_open()) {
+    csv_ << fmt::format("{:.3f},{},{},{:.1f},{},{},{},{}\n", t, csv_field(phase), csv_field(events_.current_phase_name()),
+                        cpu, rss, peak, available, gpu_used ? std::to_string(*gpu_used) : std::string())
+         << std::flush;
   }
   events_.info(event_keys::kStatsUpdate, f);
   return f;

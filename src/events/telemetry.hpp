@@ -44,7 +44,8 @@ class TelemetrySampler {
   TelemetryOptions options_;
   CpuPercentMeter cpu_;
   std::ofstream csv_;
-  std::mutex m_;
+  std::mutex sample_m_;
+  std::mutex m_;  // guards stopping_
   std::condition_variable cv_;
   bool stopping_ = false;
   std::thread thread_;

@@ -34,7 +34,8 @@ class Run {
       : items_(items),
         opt_(opt),
         workers_(std::max(1, opt.workers)),
-        max_pending_(opt.max_pending > 0 ? opt.max_pending : 4 * static_cast<std::size_t>(workers_)),
+        in_flight_(opt.max_in_flight > 0 ? std::min(opt.max_in_flight, workers_) : workers_),
+        max_pending_(opt.max_pending > 0 ? opt.max_pending : 4 * static_cast<std::size_t>(in_flight_)),
         state_(items.count, State::waiting),
         footprint_(items.count),
         messages_(items.count),
@@ -49,7 +50,7 @@ class Run {
 
   RunSummary execute() {
     std::vector<std::thread> threads;
-    const int n_threads = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(workers_), items_.count));
+    const int n_threads = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(in_flight_), items_.count));
     for (int t = 0; t < n_threads; ++t) threads.emplace_back([this] { worker_loop(); });
     commit_loop();
     for (auto& t : threads) t.join();
@@ -197,6 +198,7 @@ class Run {
   const IndexedItems& items_;
   const SchedOptions& opt_;
   const int workers_;
+  const int in_flight_;
   const std::size_t max_pending_;
 
   std::mutex m_;

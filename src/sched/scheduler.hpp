@@ -12,8 +12,8 @@
 // completed items up to the first gap are committed, and the rest are discarded: nothing is half-committed and a
 // resumed run can continue from the first uncommitted item.
 //
-// Items run inside one tbb::task_arena of `workers` threads, so tbb::parallel_for inside an item uses the idle
-// workers without oversubscribing the plan.
+// Items run inside one tbb::task_arena of `workers` threads (cpu_workers), at most `max_in_flight` (tiles_in_flight)
+// at once, so tbb::parallel_for inside an item uses the idle workers without oversubscribing the plan.
 #pragma once
 
 #include <cstddef>
@@ -72,10 +72,12 @@ class ItemFailedError : public std::runtime_error {
 };
 
 struct SchedOptions {
-  int workers = 1;
+  int workers = 1;                        // threads of the arena: the plan's cpu_workers
+  int max_in_flight = 0;                  // items running at once, at most `workers` (0 = workers): the plan's
+                                          // tiles_in_flight; idle arena threads help items' nested tbb loops
   std::uint64_t memory_budget_bytes = 0;  // 0 = no memory admission
   int gpu_slots = 0;                      // the plan's gpu_concurrency (0 = no GPU)
-  std::size_t max_pending = 0;            // admitted but uncommitted items at most (0 = 4 x workers)
+  std::size_t max_pending = 0;            // admitted but uncommitted items at most (0 = 4 x max_in_flight)
   OnItemError on_error = OnItemError::stop;
   const CancelToken* cancel = nullptr;
   std::function<std::string(std::size_t)> item_name;        // for failures (default "item <index>")

@@ -30,7 +30,7 @@ struct RejectStats {
 };
 
 // Pixels per parallel task; fixed so the decomposition never depends on the thread count.
-inline constexpr std::size_t kCombineBlockPixels = 2048;
+inline constexpr std::size_t kCombineBlockPixels = 512;
 
 // frames: n pointers, each to npix floats of the same channel of the same band (NaN = no data).
 // weights: n per-frame weights of this channel, or null (all 1). norm: n per-frame coefficients applied to each

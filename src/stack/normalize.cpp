@@ -41,10 +41,17 @@ LinearCoeffs linear_fit(const TwoPoint& ref, const TwoPoint& src, const NormPara
   return {static_cast<float>(gain), static_cast<float>(ref.lo - gain * src.lo)};
 }
 
+void check(const NormParams& p) {
+  if (!(p.low_percentile >= 0.0 && p.low_percentile < p.high_percentile && p.high_percentile <= 100.0) ||
+      !(p.sky_percentile >= 0.0 && p.sky_percentile <= 100.0) || !(p.max_gain >= 1.0))
+    throw std::invalid_argument("normalisation: need 0 <= low < high <= 100 percentiles and max_gain >= 1");
+}
+
 }  // namespace
 
 LinearCoeffs normalization_coeffs(NormMethod method, std::span<const float> reference, std::span<const float> frame,
                                   const NormParams& p) {
+  check(p);
   switch (method) {
     case NormMethod::None:
       return {};
@@ -58,6 +65,7 @@ LinearCoeffs normalization_coeffs(NormMethod method, std::span<const float> refe
 
 PerFrameChannel<LinearCoeffs> compute_normalization(NormMethod method, std::span<const FrameSamples> frames,
                                                     int reference_frame, const NormParams& p) {
+  check(p);
   const int n = static_cast<int>(frames.size());
   if (n == 0) return {};
   if (reference_frame < 0 || reference_frame >= n)

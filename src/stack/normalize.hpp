@@ -34,6 +34,9 @@ struct NormParams {
 LinearCoeffs normalization_coeffs(NormMethod method, std::span<const float> reference, std::span<const float> frame,
                                   const NormParams& params = {});
 
+// Both functions throw std::invalid_argument unless 0 <= low_percentile < high_percentile <= 100,
+// 0 <= sky_percentile <= 100 and max_gain >= 1.
+//
 // Coefficients for every frame and channel against frames[reference_frame]. Every FrameSamples must have the
 // same channel count. Throws std::invalid_argument otherwise or when reference_frame is out of range.
 PerFrameChannel<LinearCoeffs> compute_normalization(NormMethod method, std::span<const FrameSamples> frames,

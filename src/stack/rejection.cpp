@@ -5,6 +5,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "stack/normal_quantile.hpp"
 #include "stack/sort_keys.hpp"
 #include "stack/sorted_stats.hpp"
 
@@ -125,18 +126,6 @@ void winsorized_sigma_clip(const float* v, KeptRange& r, const RejectParams& p, 
   }
 }
 
-// Standard-normal quantile by bisection on erfc: only used to fill the per-k score tables, so exactness and
-// determinism matter more than speed.
-double normal_quantile(double p) {
-  double lo = -12.0, hi = 12.0;
-  for (int i = 0; i < 80; ++i) {
-    const double mid = 0.5 * (lo + hi);
-    if (0.5 * std::erfc(-mid * 0.7071067811865476) < p) lo = mid;
-    else hi = mid;
-  }
-  return 0.5 * (lo + hi);
-}
-
 // One LinearFitClip pass over the sorted v/frames[0..n): compacts the kept samples in place (order kept),
 // returns the new count and adds to the rejection counters; returns n unchanged when nothing would be rejected
 // or fewer than 2 samples would remain.
@@ -247,13 +236,23 @@ void RejectScratch::reserve(int n) {
   }
 }
 
+namespace {
+void fill_blom_scores(std::vector<double>& z, int k) {
+  z.resize(static_cast<std::size_t>(k));
+  for (int i = 0; i < k; ++i) z[i] = detail::normal_quantile((i + 0.625) / (k + 0.25));
+}
+}  // namespace
+
 const double* RejectScratch::blom_scores(int k) {
+  // Small stacks hit the same few k over and over: cache those (at most 256*257/2 doubles). Larger ones are
+  // recomputed, with the same function, so the cache never changes a result.
+  if (k > kBlomCacheMax) {
+    fill_blom_scores(blom_large, k);
+    return blom_large.data();
+  }
   if (normal_scores.size() <= static_cast<std::size_t>(k)) normal_scores.resize(static_cast<std::size_t>(k) + 1);
   std::vector<double>& z = normal_scores[static_cast<std::size_t>(k)];
-  if (z.empty()) {
-    z.resize(static_cast<std::size_t>(k));
-    for (int i = 0; i < k; ++i) z[i] = normal_quantile((i + 0.625) / (k + 0.25));
-  }
+  if (z.empty()) fill_blom_scores(z, k);
   return z.data();
 }
 

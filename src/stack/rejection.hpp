@@ -1,7 +1,7 @@
 // Per-pixel outlier rejection and combination of a stack of n samples (one per frame) into one value.
 //
-// Input: n < 2^29 samples (NaN/Inf = missing) and optional per-frame weights (null = all 1). A sample is *valid* when it
-// is finite and its weight is finite and > 0 (a zero weight removes a frame from mean and median alike).
+// Input: n < 2^29 samples (NaN/Inf = missing) and optional per-frame weights (null = all 1). A sample is *valid*
+// when it is finite and its weight is finite and > 0 (a zero weight removes a frame from mean and median alike).
 // The valid samples are sorted (ties broken by frame index, so the order is a pure function of the input) and
 // every algorithm works on that sorted list. kappa_low applies below the centre and kappa_high above it, each on
 // its own side (ZeMosaic passes kappa_low for both sides of its winsorized call; we do not).
@@ -17,7 +17,7 @@
 //   s = 1.4826*MAD, the winsorisation "clip copies of the samples to [m - 1.5s, m + 1.5s], m = mean of the
 //   clipped copies, s = 1.134 * their standard deviation" (1.134 undoes the variance lost by clipping a
 //   Gaussian at 1.5 sigma) is taken to its fixed point, solved exactly rather than iterated to a 5e-4
-//   tolerance (see winsorized_location in rejection.cpp). Then reject ORIGINAL samples outside
+//   tolerance (see winsorized_location_impl in rejection.cpp). Then reject ORIGINAL samples outside
 //   [m - kappa_low*s, m + kappa_high*s] and repeat on the kept ones. When MAD = 0 (more than half the samples
 //   are identical) s = 0: the identical majority is the consensus and every other sample is rejected on its
 //   side. Needs k >= 3.
@@ -71,7 +71,9 @@ struct RejectScratch {
   std::vector<float> values;        // kept samples, sorted
   std::vector<std::uint32_t> frames;
   std::vector<double> prefix1, prefix2;  // running sums for the winsorisation rounds
-  std::vector<std::vector<double>> normal_scores;  // Blom scores per stack size k, filled on first use
+  static constexpr int kBlomCacheMax = 256;
+  std::vector<std::vector<double>> normal_scores;  // Blom scores per stack size k <= kBlomCacheMax, on first use
+  std::vector<double> blom_large;                  // scores for one larger k, recomputed per pass
   void reserve(int n);
   const double* blom_scores(int k);
 };

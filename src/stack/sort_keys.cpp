@@ -66,17 +66,29 @@ void small_sort(double* v, int m) {
   }
 }
 
+// Merges two ascending runs from both ends at once: the front takes minima, the back maxima. The two halves are
+// independent dependency chains, which hides most of the compare-select latency of a branch-free merge.
+// Exhausted runs read as +infinity (front) or -infinity (back).
 void merge_runs(const double* a, int na, const double* b, int nb, double* out) {
-  int i = 0, j = 0, k = 0;
-  while (i < na && j < nb) {
-    const double x = a[i], y = b[j];
+  constexpr double kNegPad = -std::numeric_limits<double>::infinity();
+  const int total = na + nb, front = total / 2;
+  int i = 0, j = 0, ia = na - 1, jb = nb - 1;
+  for (int k = 0; k < front; ++k) {
+    const double x = i < na ? a[i] : kPad, y = j < nb ? b[j] : kPad;
     const bool take_b = y < x;
-    out[k++] = take_b ? y : x;
+    out[k] = take_b ? y : x;
     j += take_b;
     i += !take_b;
+    const double xb = ia >= 0 ? a[ia] : kNegPad, yb = jb >= 0 ? b[jb] : kNegPad;
+    const bool back_a = xb > yb;  // on ties the back takes from b, mirroring the front taking from a
+    out[total - 1 - k] = back_a ? xb : yb;
+    ia -= back_a;
+    jb -= !back_a;
   }
-  while (i < na) out[k++] = a[i++];
-  while (j < nb) out[k++] = b[j++];
+  if (total % 2) {
+    const double x = i < na ? a[i] : kPad, y = j < nb ? b[j] : kPad;
+    out[front] = y < x ? y : x;
+  }
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "stars/cfa_detect.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 
 namespace zm {
 
@@ -22,7 +24,11 @@ ImageF bin2x2_luminance(const float* cfa, int width, int height) {
 
 ImageF green_plane(const float* cfa, int width, int height, BayerPattern pattern) {
   ImageF out(1, width, height);
-  float* dst = out.plane(0);
+  green_plane(cfa, width, height, pattern, out.plane(0));
+  return out;
+}
+
+void green_plane(const float* cfa, int width, int height, BayerPattern pattern, float* dst) {
   // Green sites form a checkerboard: those with (x + y) of the parity of the first green site.
   const int green_parity = cfa_channel(pattern, 0, 0) == 1 ? 0 : 1;
   for (int y = 0; y < height; ++y) {
@@ -47,8 +53,21 @@ ImageF green_plane(const float* cfa, int width, int height, BayerPattern pattern
       d[x] = n > 0 ? sum / n : row[x];
     }
   }
-  return out;
 }
+
+namespace {
+
+// Any CFA site at or above `level` within the 2x2 bins around the star's peak (a 6x6 full-resolution box).
+bool cfa_saturated(const float* cfa, int width, int height, const Star& s, float level) {
+  if (!std::isfinite(level)) return false;
+  const int x0 = 2 * (static_cast<int>(std::floor(s.x)) / 2) - 2, y0 = 2 * (static_cast<int>(std::floor(s.y)) / 2) - 2;
+  for (int y = std::max(0, y0); y < std::min(height, y0 + 6); ++y)
+    for (int x = std::max(0, x0); x < std::min(width, x0 + 6); ++x)
+      if (cfa[static_cast<std::size_t>(y) * width + x] >= level) return true;
+  return false;
+}
+
+}  // namespace
 
 Star binned_to_full_res(const Star& s) {
   Star f = s;
@@ -59,16 +78,32 @@ Star binned_to_full_res(const Star& s) {
   return f;
 }
 
+std::vector<Star> StarDetector::detect_cfa(const float* cfa, int width, int height, BayerPattern pattern,
+                                           CfaDetectMode mode, DetectInfo* info) {
+  const bool binned = mode == CfaDetectMode::Binned2x2;
+  const int w = binned ? width / 2 : width, h = binned ? height / 2 : height;
+  const std::size_t n = static_cast<std::size_t>(w) * h;
+  if (detection_image_.size() < n) detection_image_.resize(n);
+  if (binned)
+    bin2x2_luminance(cfa, width, height, detection_image_.data());
+  else
+    green_plane(cfa, width, height, pattern, detection_image_.data());
+  if (!binned) return run(detection_image_.data(), w, h, params_, info);
+  // A 2x2 mean reaches the saturation level only when all four sites do, so saturation is judged on the CFA.
+  DetectParams p = params_;
+  p.saturation = std::numeric_limits<float>::infinity();
+  p.reject_saturated = false;
+  std::vector<Star> stars = run(detection_image_.data(), w, h, p, info);
+  std::transform(stars.begin(), stars.end(), stars.begin(), binned_to_full_res);
+  for (Star& s : stars) s.saturated = cfa_saturated(cfa, width, height, s, params_.saturation);
+  if (params_.reject_saturated) std::erase_if(stars, [](const Star& s) { return s.saturated; });
+  return stars;
+}
+
 std::vector<Star> detect_stars_cfa(const float* cfa, int width, int height, BayerPattern pattern,
                                    CfaDetectMode mode, const DetectParams& params, DetectInfo* info) {
-  if (mode == CfaDetectMode::GreenPlane) {
-    const ImageF g = green_plane(cfa, width, height, pattern);
-    return detect_stars(g.plane(0), g.width, g.height, params, info);
-  }
-  const ImageF lum = bin2x2_luminance(cfa, width, height);
-  std::vector<Star> stars = detect_stars(lum.plane(0), lum.width, lum.height, params, info);
-  std::transform(stars.begin(), stars.end(), stars.begin(), binned_to_full_res);
-  return stars;
+  StarDetector detector(params);
+  return detector.detect_cfa(cfa, width, height, pattern, mode, info);
 }
 
 }  // namespace zm

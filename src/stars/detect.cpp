@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <memory>
 #include <tuple>
 
 #include "stars/background.hpp"
@@ -34,20 +33,23 @@ std::vector<float> gaussian_kernel(double fwhm) {
   return out;
 }
 
-// Separable convolution with edge replication; `tmp` and `out` are width*height.
-void smooth(const float* in, int width, int height, const std::vector<float>& k, float* tmp, float* out) {
+// Separable convolution with edge replication. Both passes run tap by tap over whole rows (vectorisable);
+// `pad` is scratch of width + 2r floats.
+void smooth(const float* in, int width, int height, const std::vector<float>& k, float* tmp, float* out,
+            std::vector<float>& pad) {
   const int r = static_cast<int>(k.size() / 2);
+  pad.resize(static_cast<std::size_t>(width) + 2 * r);
   for (int y = 0; y < height; ++y) {
     const float* src = in + static_cast<std::size_t>(y) * width;
+    std::copy(src, src + width, pad.begin() + r);
+    std::fill(pad.begin(), pad.begin() + r, src[0]);
+    std::fill(pad.end() - r, pad.end(), src[width - 1]);
     float* dst = tmp + static_cast<std::size_t>(y) * width;
-    for (int x = 0; x < width; ++x) {
-      float acc = 0.0f;
-      if (x >= r && x + r < width) {
-        for (int j = -r; j <= r; ++j) acc += k[j + r] * src[x + j];
-      } else {
-        for (int j = -r; j <= r; ++j) acc += k[j + r] * src[std::clamp(x + j, 0, width - 1)];
-      }
-      dst[x] = acc;
+    std::fill(dst, dst + width, 0.0f);
+    for (int j = 0; j <= 2 * r; ++j) {
+      const float kj = k[j];
+      const float* p = pad.data() + j;
+      for (int x = 0; x < width; ++x) dst[x] += kj * p[x];
     }
   }
   for (int y = 0; y < height; ++y) {
@@ -98,7 +100,7 @@ std::vector<Candidate> find_maxima(const float* g, int width, int height, const 
 // grid) rather than assumed, so that correlated input noise (interpolated or debayered images) keeps the false
 // alarm rate of k sigma. Falls back to the white-noise factor on noise-free data.
 double smoothing_noise_factor(const float* resid, const float* smoothed, int width, int height, double white) {
-  constexpr int kStep = 4;
+  constexpr int kStep = 8;
   std::vector<float> a, b;
   for (int y = kStep / 2; y < height; y += kStep)
     for (int x = kStep / 2; x < width; x += kStep) {
@@ -214,7 +216,14 @@ std::vector<Star> remove_duplicates(std::vector<Star> stars, int width, int heig
 
 }  // namespace
 
-std::vector<Star> detect_stars(const float* img, int width, int height, const DetectParams& p, DetectInfo* info) {
+StarDetector::StarDetector(const DetectParams& params) : params_(params) {}
+
+std::vector<Star> StarDetector::detect(const float* img, int width, int height, DetectInfo* info) {
+  return run(img, width, height, params_, info);
+}
+
+std::vector<Star> StarDetector::run(const float* img, int width, int height, const DetectParams& p,
+                                    DetectInfo* info) {
   DetectInfo local;
   DetectInfo& inf = info ? *info : local;
   inf = {};
@@ -226,11 +235,13 @@ std::vector<Star> detect_stars(const float* img, int width, int height, const De
   const float noise_floor =
       static_cast<float>(kNoiseFloorRel * std::max(1.0, std::abs(static_cast<double>(mesh.median_level()))));
 
-  // Scratch images, deliberately not zero-filled: every element is written before it is read.
+  // Scratch images are reused from frame to frame: fresh multi-megabyte buffers cost page faults on every call.
   const std::size_t n = static_cast<std::size_t>(width) * height;
-  const std::unique_ptr<float[]> resid(new float[n]), tmp(new float[n]), smoothed(new float[n]);
+  for (auto* buf : {&resid_, &tmp_, &smoothed_})
+    if (buf->size() < n) buf->resize(n);
+  float* const resid = resid_.data();
   for (int y = 0; y < height; ++y) {
-    float* dst = resid.get() + static_cast<std::size_t>(y) * width;
+    float* dst = resid + static_cast<std::size_t>(y) * width;
     mesh.row(y, dst, nullptr);
     const float* src = img + static_cast<std::size_t>(y) * width;
     for (int x = 0; x < width; ++x) dst[x] = std::isfinite(src[x]) ? src[x] - dst[x] : 0.0f;
@@ -238,10 +249,10 @@ std::vector<Star> detect_stars(const float* img, int width, int height, const De
   const std::vector<float> kernel = gaussian_kernel(p.smooth_fwhm);
   double white = 0.0;  // sum of squared 2-D weights = (sum of squared 1-D weights)^2, noise factor = its sqrt
   for (float v : kernel) white += double(v) * v;
-  smooth(resid.get(), width, height, kernel, tmp.get(), smoothed.get());
-  const double factor = smoothing_noise_factor(resid.get(), smoothed.get(), width, height, white);
+  smooth(resid, width, height, kernel, tmp_.data(), smoothed_.data(), pad_);
+  const double factor = smoothing_noise_factor(resid, smoothed_.data(), width, height, white);
 
-  const std::vector<Candidate> cands = find_maxima(smoothed.get(), width, height, mesh, p, factor, noise_floor);
+  const std::vector<Candidate> cands = find_maxima(smoothed_.data(), width, height, mesh, p, factor, noise_floor);
   inf.candidates = static_cast<int>(cands.size());
 
   MeasureParams mp;
@@ -256,29 +267,35 @@ std::vector<Star> detect_stars(const float* img, int width, int height, const De
   for (const Candidate& c : cands) {
     if (stars.size() >= budget) break;
     int px = c.x, py = c.y;
-    peak_near(resid.get(), width, height, px, py);
+    peak_near(resid, width, height, px, py);
     float level, noise;
     mesh.sample(px, py, level, noise);
     noise = std::max(noise, noise_floor);
-    if (is_point_defect(resid.get(), width, height, px, py, noise, p)) {
+    if (is_point_defect(resid, width, height, px, py, noise, p)) {
       ++inf.rejected_defects;
       continue;
     }
     const bool sat = touches_saturation(img, width, height, px, py, p.saturation);
     if (sat && p.reject_saturated) continue;
     ++inf.measured;
-    auto s = measure_star(resid.get(), width, height, px, py, noise, mp);
+    auto s = measure_star(resid, width, height, px, py, noise, mp);
     if (!s || !(s->flux > 0.0)) continue;
     if (s->x < 0.0 || s->y < 0.0 || s->x > width - 1.0 || s->y > height - 1.0) continue;
     s->saturated = sat;
     int cx = static_cast<int>(std::lround(s->x)), cy = static_cast<int>(std::lround(s->y));
-    peak_near(resid.get(), width, height, cx, cy);
+    peak_near(resid, width, height, cx, cy);
     s->peak = resid[static_cast<std::size_t>(cy) * width + cx];
     stars.push_back(*s);
   }
   stars = remove_duplicates(std::move(stars), width, height);
   if (p.max_stars > 0 && stars.size() > static_cast<std::size_t>(p.max_stars)) stars.resize(p.max_stars);
   return stars;
+}
+
+std::vector<Star> detect_stars(const float* img, int width, int height, const DetectParams& params,
+                               DetectInfo* info) {
+  StarDetector detector(params);
+  return detector.detect(img, width, height, info);
 }
 
 double median_fwhm(const std::vector<Star>& stars, double min_snr) {

@@ -4,9 +4,15 @@
 #include <limits>
 #include <vector>
 
+#include "image/debayer.hpp"
 #include "stars/star.hpp"
 
 namespace zm {
+
+enum class CfaDetectMode {
+  Binned2x2,   // mean of each 2x2 CFA cell: half resolution, colour-blind, 4x fewer pixels (the fast path)
+  GreenPlane,  // full resolution: green sites as they are, the others the mean of their 4 green neighbours
+};
 
 // Lengths are in pixels of the image that detection runs on.
 struct DetectParams {
@@ -44,6 +50,24 @@ struct DetectInfo {
 // (ties by position, so the order is deterministic). Single-threaded: callers parallelise across frames.
 std::vector<Star> detect_stars(const float* img, int width, int height, const DetectParams& params = {},
                                DetectInfo* info = nullptr);
+
+// The same detection holding its scratch images between calls, so that a worker going through frame after
+// frame allocates (and page-faults) nothing per frame. Results are identical to detect_stars. One per thread.
+class StarDetector {
+ public:
+  explicit StarDetector(const DetectParams& params = {});
+  std::vector<Star> detect(const float* img, int width, int height, DetectInfo* info = nullptr);
+  // On a Bayer frame, coordinates returned in full-resolution pixels (see cfa_detect.hpp).
+  std::vector<Star> detect_cfa(const float* cfa, int width, int height, BayerPattern pattern, CfaDetectMode mode,
+                               DetectInfo* info = nullptr);
+  const DetectParams& params() const { return params_; }
+
+ private:
+  std::vector<Star> run(const float* img, int width, int height, const DetectParams& p, DetectInfo* info);
+
+  DetectParams params_;
+  std::vector<float> resid_, tmp_, smoothed_, pad_, detection_image_;
+};
 
 // Median FWHM of the stars with snr >= min_snr that are not saturated (0 when there are none).
 double median_fwhm(const std::vector<Star>& stars, double min_snr = 20.0);

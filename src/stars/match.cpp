@@ -161,6 +161,9 @@ class Refiner {
     return r;
   }
 
+  double pair_weight(const Pairing& q) const {
+    return p_.weighted ? 1.0 / (rerr_[q.ref] * rerr_[q.ref] + terr_[q.target] * terr_[q.target]) : 1.0;
+  }
   int ref_index(int k) const { return ridx_[k]; }
   int target_index(int k) const { return tidx_[k]; }
   const Point2& ref_point(int k) const { return rpts_[k]; }
@@ -173,7 +176,7 @@ class Refiner {
     for (const Pairing& q : pairs) {
       src.push_back(tpts_[q.target]);
       dst.push_back(rpts_[q.ref]);
-      if (p_.weighted) w.push_back(1.0 / (rerr_[q.ref] * rerr_[q.ref] + terr_[q.target] * terr_[q.target]));
+      if (p_.weighted) w.push_back(pair_weight(q));
     }
     if (p_.model == MatchModel::Affine) return fit_affine(src, dst, w);
     return fit_similarity(src, dst, w, flip);
@@ -235,14 +238,19 @@ MatchResult match_stars(std::span<const Star> ref, std::span<const Star> target,
     res.reason = "refinement fit is degenerate";
     return res;
   }
-  double sum2 = 0.0;
+  double sum2 = 0.0, wsum2 = 0.0, wsum = 0.0;
   for (const Pairing& q : fin.inliers) {
     res.pairs.push_back({refiner.ref_index(q.ref), refiner.target_index(q.target)});
     const Point2 m = fin.t.apply(refiner.target_point(q.target));
-    sum2 += std::pow(m.x - refiner.ref_point(q.ref).x, 2) + std::pow(m.y - refiner.ref_point(q.ref).y, 2);
+    const double d2 = std::pow(m.x - refiner.ref_point(q.ref).x, 2) + std::pow(m.y - refiner.ref_point(q.ref).y, 2);
+    const double w = refiner.pair_weight(q);
+    sum2 += d2;
+    wsum2 += w * d2;
+    wsum += w;
   }
   res.n_inliers = static_cast<int>(res.pairs.size());
   res.rms = res.n_inliers > 0 ? std::sqrt(sum2 / res.n_inliers) : 0.0;
+  res.weighted_rms = wsum > 0.0 ? std::sqrt(wsum2 / wsum) : 0.0;
   if (res.n_inliers < p.min_inliers) {
     res.reason = "only " + std::to_string(res.n_inliers) + " inliers after refinement (need " +
                  std::to_string(p.min_inliers) + ")";

@@ -45,6 +45,9 @@ struct MatchResult {
   Affine2D transform;          // maps target pixel coordinates to ref pixel coordinates
   std::vector<StarPair> pairs; // inliers of the final fit, by target index
   double rms = 0.0;            // px, unweighted RMS of the inlier residuals, in the ref frame
+  // px, RMS with the fit's weights: dominated by the well-measured stars, so it tracks the quality of the
+  // transform rather than the centroid noise of the faintest stars (equal to rms when unweighted).
+  double weighted_rms = 0.0;
   int n_inliers = 0;
   int votes = 0;               // support of the best triangle hypothesis
   int hypotheses = 0;          // triangle correspondences tried

@@ -11,6 +11,10 @@
 #include <thread>
 #include <vector>
 
+#include <tbb/parallel_reduce.h>
+#include <tbb/blocked_range.h>
+#include <tbb/task_arena.h>
+
 #include "sched/scheduler.hpp"
 
 namespace zm {
@@ -342,6 +346,41 @@ TEST(Scheduler, PendingWindowBoundsUncommittedResults) {
       },
       [](const Item&) {}, opt);
   EXPECT_LE(started_while_0_runs.load(), 5);
+}
+
+TEST(Scheduler, InFlightItemsAndArenaThreadsAreSeparateLimits) {
+  std::vector<Item> items;
+  for (std::size_t i = 0; i < 12; ++i) items.push_back({i, 1, 1000});
+  std::atomic<int> running{0}, worst{0}, arena_size{0};
+  SchedOptions opt;
+  opt.workers = 6;        // cpu_workers: the arena nested loops may use
+  opt.max_in_flight = 2;  // tiles_in_flight
+  std::vector<long> sums;
+  const RunSummary s = run_items<Item>(
+      items, [](const Item&) { return 1; },
+      [&](const Item& it, WorkContext&) {
+        const int now = ++running;
+        int w = worst.load();
+        while (now > w && !worst.compare_exchange_weak(w, now)) {
+        }
+        arena_size = tbb::this_task_arena::max_concurrency();
+        const long sum = tbb::parallel_reduce(
+            tbb::blocked_range<long>(0, 100000), 0L,
+            [](const tbb::blocked_range<long>& r, long acc) {
+              for (long k = r.begin(); k != r.end(); ++k) acc += k % 7;
+              return acc;
+            },
+            std::plus<long>());
+        busy_sleep(it.sleep_us);
+        --running;
+        return sum + static_cast<long>(it.index);
+      },
+      [&](const Item&, long&& v) { sums.push_back(v); }, opt);
+  EXPECT_LE(worst.load(), 2);
+  EXPECT_EQ(s.peak_running, worst.load());
+  EXPECT_EQ(arena_size.load(), 6);
+  ASSERT_EQ(sums.size(), 12u);
+  for (std::size_t i = 0; i < sums.size(); ++i) EXPECT_EQ(sums[i], sums[0] + static_cast<long>(i));
 }
 
 TEST(Scheduler, EmptyAndSingle) {

@@ -119,6 +119,11 @@ TEST(Normalize, BadInputsThrow) {
   frames[1] = FrameSamples(3, 10);
   EXPECT_THROW(compute_normalization(NormMethod::LinearFit, frames, 2), std::invalid_argument);
   EXPECT_TRUE(compute_normalization(NormMethod::LinearFit, std::vector<FrameSamples>{}, 0).values.empty());
+  NormParams swapped;
+  swapped.low_percentile = 90.0;
+  swapped.high_percentile = 25.0;
+  const std::vector<float> any(10, 1.0f);
+  EXPECT_THROW(normalization_coeffs(NormMethod::LinearFit, any, any, swapped), std::invalid_argument);
 }
 
 }  // namespace

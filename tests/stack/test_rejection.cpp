@@ -139,6 +139,22 @@ TEST_P(Rejecting, WeightsApplyToTheKeptSamples) {
   EXPECT_NEAR(r.value, 12.5, 1e-5);
 }
 
+TEST_P(Rejecting, LargeStacks) {
+  // Past the 32-key sort networks and the 256-entry score cache: 400 evenly spread samples (no tails near
+  // kappa), three far outliers.
+  std::vector<float> base(400);
+  for (int i = 0; i < 400; ++i) base[i] = -50.0f + 6.0f * static_cast<float>((i * 7919) % 400) / 399.0f - 3.0f;
+  std::vector<float> s = base;
+  s.insert(s.begin() + 100, 1000.0f);
+  s.insert(s.begin() + 7, 900.0f);
+  s.push_back(-2000.0f);
+  const PixelResult r = run(s, params(GetParam()));
+  EXPECT_EQ(r.rejected_high, 2);
+  EXPECT_EQ(r.rejected_low, 1);
+  EXPECT_EQ(r.kept, 400);
+  EXPECT_NEAR(r.value, mean_of(base), 1e-4);
+}
+
 INSTANTIATE_TEST_SUITE_P(Stack, Rejecting, ::testing::ValuesIn(kRejecting));
 
 // Adds +at and -at to a base stack and checks that kappa_high alone decides the high sample and kappa_low

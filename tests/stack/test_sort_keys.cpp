@@ -81,3 +81,44 @@ TEST(SortedStats, MadMatchesBruteForce) {
 
 }  // namespace
 }  // namespace zm
+
+#include "stack/normal_quantile.hpp"
+
+namespace zm {
+namespace {
+
+// Reference: bisection on erfc to full double precision.
+double quantile_by_bisection(double p) {
+  double lo = -40.0, hi = 40.0;
+  for (int i = 0; i < 200; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    if (0.5 * std::erfc(-mid / std::sqrt(2.0)) < p) lo = mid;
+    else hi = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
+TEST(NormalQuantile, MatchesTheInverseCdfToTheApproximationsAccuracy) {
+  std::vector<double> ps;
+  for (int e = -12; e <= -1; ++e)
+    for (double m : {1.0, 2.5, 5.0, 7.5}) ps.push_back(m * std::pow(10.0, e));
+  for (int i = 1; i < 1000; ++i) ps.push_back(i / 1000.0);
+  double worst = 0.0;
+  for (double p : ps) {
+    if (p > 0.5) continue;
+    const double z = detail::normal_quantile(p);
+    worst = std::max(worst, std::abs(z - quantile_by_bisection(p)) / (std::abs(z) + 1e-3));
+    // The upper half mirrors the lower one (checked where 1 - p is still exact enough to mean anything).
+    if (p >= 1e-3) {
+      EXPECT_NEAR(detail::normal_quantile(1.0 - p), -z, 1e-9 * (std::abs(z) + 1.0)) << p;
+    }
+  }
+  EXPECT_LT(worst, 1.2e-9);
+  EXPECT_EQ(detail::normal_quantile(0.5), 0.0);
+  EXPECT_NEAR(detail::normal_quantile(0.975), 1.959963984540054, 1e-8);
+  EXPECT_TRUE(std::isinf(detail::normal_quantile(0.0)));
+  EXPECT_TRUE(std::isnan(detail::normal_quantile(1.5)));
+}
+
+}  // namespace
+}  // namespace zm
