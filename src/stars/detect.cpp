@@ -247,7 +247,9 @@ std::vector<Star> StarDetector::run(const float* img, int width, int height, con
     for (int x = 0; x < width; ++x) dst[x] = std::isfinite(src[x]) ? src[x] - dst[x] : 0.0f;
   }
   const std::vector<float> kernel = gaussian_kernel(p.smooth_fwhm);
-  double white = 0.0;  // sum of squared 2-D weights = (sum of squared 1-D weights)^2, noise factor = its sqrt
+  // White-noise gain of the filter: sqrt(sum of squared 2-D weights), which for a separable kernel is the sum
+  // of the squared 1-D weights.
+  double white = 0.0;
   for (float v : kernel) white += double(v) * v;
   smooth(resid, width, height, kernel, tmp_.data(), smoothed_.data(), pad_);
   const double factor = smoothing_noise_factor(resid, smoothed_.data(), width, height, white);

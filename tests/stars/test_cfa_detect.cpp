@@ -108,4 +108,33 @@ TEST(CfaDetect, ColouredNoisyStarsStayClose) {
   EXPECT_LT(std::sqrt(sum2 / found), 0.1);
 }
 
+TEST(CfaDetect, SaturationIsJudgedOnCfaSitesAndHotSitesAreIgnored) {
+  const int w = 400, h = 300;
+  const double grey[3] = {1.0, 1.0, 1.0};
+  std::vector<TruthStar> truth = {{100.3, 120.6, 4e5}, {300.2, 200.7, 2e4}};
+  std::vector<float> cfa = cfa_field(w, h, truth, 4.0, grey, 5.0, 3);
+  // Clip only the green sites of the bright star: no 2x2 mean reaches the level, some CFA sites do.
+  const float level = 6000.0f;
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      if (zm::cfa_channel(zm::BayerPattern::GRBG, x, y) == 1) {
+        float& v = cfa[static_cast<std::size_t>(y) * w + x];
+        v = std::min(v, level);
+      }
+  for (auto [x, y] : {std::pair{50, 50}, std::pair{201, 77}, std::pair{350, 250}})
+    cfa[static_cast<std::size_t>(y) * w + x] += 20000.0f;  // hot sites
+  zm::DetectParams p;
+  p.saturation = level;
+  zm::StarDetector det(p);
+  const auto stars = det.detect_cfa(cfa.data(), w, h, zm::BayerPattern::GRBG, zm::CfaDetectMode::Binned2x2);
+  ASSERT_EQ(stars.size(), 2u);
+  EXPECT_TRUE(stars[0].saturated);
+  EXPECT_NEAR(stars[0].x, 100.3, 0.2);
+  EXPECT_FALSE(stars[1].saturated);
+  p.reject_saturated = true;
+  const auto kept = zm::detect_stars_cfa(cfa.data(), w, h, zm::BayerPattern::GRBG, zm::CfaDetectMode::Binned2x2, p);
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_NEAR(kept[0].x, 300.2, 0.1);
+}
+
 }  // namespace
