@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The demo: simulate the embedded default dataset, then run every pipeline step that exists on it.
+# The demo: simulate the embedded default dataset, then run the pipeline (every phase that exists) on it.
 set -euo pipefail
 BUILD_DIR=${1:-build}
 DEMO_DIR=${2:-demo}
@@ -11,10 +11,13 @@ mkdir -p "$DEMO_DIR"
 if [ ! -f "$DATA/manifest.json" ]; then
   "$ZM" simulate --out "$DATA" --grid 2x2 --frames-per-pointing 8 --seed 1
 fi
-mkdir -p "$OUT"
-"$ZM" info "$DATA"/truth.fits "$(ls "$DATA"/lights/*.fit | head -n 1)"
-"$ZM" plan --input "$DATA" --json > "$OUT/plan.json"
-"$ZM" plan --input "$DATA"
+"$ZM" plan --input "$DATA/lights"
+"$ZM" run --input "$DATA/lights" --output "$OUT" --events "$OUT/events.jsonl"
 echo
-echo "demo dataset : $(cd "$DATA" && pwd)  ($(ls "$DATA"/*.fit | wc -l) frames, ground truth truth.fits)"
-echo "parallel plan: $(cd "$OUT" && pwd)/plan.json"
+echo "demo dataset : $(cd "$DATA" && pwd)/lights  ($(ls "$DATA"/lights/*.fit | wc -l) frames; ground truth in $(cd "$DATA" && pwd)/truth.fits)"
+echo "master tiles : $(ls "$OUT"/zemosaic_master_tiles/*.fits | tr '\n' ' ')"
+echo "stack plan   : $(cd "$OUT" && pwd)/zemosaic_stack_plan.csv"
+echo "events       : $(cd "$OUT" && pwd)/events.jsonl"
+echo
+echo "Your own Seestar folder: $ZM run --input /path/to/lights --output /path/to/result"
+echo "(frames need a WCS in their header for now; plate solving is the next step)"
