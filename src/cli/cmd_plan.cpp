@@ -1,7 +1,9 @@
 // `zemosaic plan --input DIR`: the machine's capabilities and every kind's parallel plan, from FITS headers only.
 #include <fmt/format.h>
 
+#include <cmath>
 #include <filesystem>
+#include <limits>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -20,25 +22,29 @@ namespace {
 // Clustering radius when the config has no cluster_panel_threshold key (ZeMosaic's worker fallback).
 constexpr double kDefaultClusterThresholdDeg = 0.05;
 
+constexpr long long kNotGivenInt = std::numeric_limits<long long>::min();
+constexpr double kNotGiven = std::numeric_limits<double>::quiet_NaN();
+
 struct PlanArgs {
   std::string input;
   std::string config;
   std::string scratch;
   bool json = false;
-  long long assume_cores = -1;
-  double assume_ram_gb = -1.0;
-  double assume_vram_gb = -2.0;  // -1 is a valid value ("probe"): -2 means "not given"
-  double assume_disk_gb = -1.0;
+  // "Not given" sentinels: any given value goes through Config::set, which rejects out-of-range ones.
+  long long assume_cores = kNotGivenInt;
+  double assume_ram_gb = kNotGiven;
+  double assume_vram_gb = kNotGiven;
+  double assume_disk_gb = kNotGiven;
 };
 
 Config load_config(const PlanArgs& a) {
   std::vector<std::string> warnings;
   Config cfg = a.config.empty() ? Config() : Config::load_file(a.config, warnings);
   for (const auto& w : warnings) std::cerr << "warning: " << w << "\n";
-  if (a.assume_cores >= 0) cfg.set("assume_cores", a.assume_cores, "--assume-cores");
-  if (a.assume_ram_gb >= 0) cfg.set("assume_ram_gb", a.assume_ram_gb, "--assume-ram-gb");
-  if (a.assume_vram_gb >= -1.0) cfg.set("assume_vram_gb", a.assume_vram_gb, "--assume-vram-gb");
-  if (a.assume_disk_gb >= 0) cfg.set("assume_disk_gb", a.assume_disk_gb, "--assume-disk-gb");
+  if (a.assume_cores != kNotGivenInt) cfg.set("assume_cores", a.assume_cores, "--assume-cores");
+  if (!std::isnan(a.assume_ram_gb)) cfg.set("assume_ram_gb", a.assume_ram_gb, "--assume-ram-gb");
+  if (!std::isnan(a.assume_vram_gb)) cfg.set("assume_vram_gb", a.assume_vram_gb, "--assume-vram-gb");
+  if (!std::isnan(a.assume_disk_gb)) cfg.set("assume_disk_gb", a.assume_disk_gb, "--assume-disk-gb");
   return cfg;
 }
 

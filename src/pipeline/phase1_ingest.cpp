@@ -129,6 +129,7 @@ IngestResult run_phase1(const RunContext& ctx) {
 
   SchedOptions so;
   so.workers = plan.cpu_workers;
+  so.max_in_flight = std::max(1, plan.tiles_in_flight);
   so.memory_budget_bytes = plan.ram_budget_bytes;
   so.on_error = OnItemError::skip;
   so.cancel = ctx.cancel;

@@ -86,7 +86,8 @@ std::vector<MasterTileInfo> run_phase3(const RunContext& ctx, const std::vector<
   ProgressCounter counter(*ctx.progress, "master_tiles", groups.size(), std::string(event_keys::kMasterTileCountUpdate));
 
   SchedOptions so;
-  so.workers = std::max(1, std::min(plan.tiles_in_flight, plan.cpu_workers));
+  so.workers = plan.cpu_workers;  // idle workers help inside the tiles in flight (TBB loops in warp and combine)
+  so.max_in_flight = std::max(1, plan.tiles_in_flight);
   so.memory_budget_bytes = plan.ram_budget_bytes;
   so.cancel = ctx.cancel;
   so.on_error = OnItemError::stop;

@@ -399,7 +399,8 @@ ParallelPlan make_plan(PlanKind kind, const Capabilities& caps, const Config& co
   const int desired = m.items > 0 ? static_cast<int>(std::min<std::uint64_t>(m.items, static_cast<std::uint64_t>(p.cpu_workers)))
                                   : p.cpu_workers;
   if (m.items > 0 && m.items < static_cast<std::uint64_t>(p.cpu_workers))
-    p.reasons.push_back(fmt::format("only {} {}: the other workers split each item into row bands", m.items, m.item_name));
+    p.reasons.push_back(fmt::format("{} {} for {} workers: the other workers split each item into row bands", m.items,
+                                    m.item_name, p.cpu_workers));
   if (m.rows <= 0 || m.row_bytes == 0) {
     p.tiles_in_flight = std::max(1, desired);
     p.max_chunk_bytes = p.ram_budget_bytes / static_cast<std::uint64_t>(p.tiles_in_flight);

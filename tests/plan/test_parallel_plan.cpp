@@ -272,7 +272,7 @@ TEST(ParallelPlan, FewItemsKeepAllWorkersForRowBands) {
   const ParallelPlan p = make_plan(PlanKind::master_tiles, test::desktop_16t_32g_8g(), Config(), job);
   EXPECT_EQ(p.cpu_workers, 14);
   EXPECT_EQ(p.tiles_in_flight, 3);
-  EXPECT_TRUE(has_reason(p, "only 3 groups"));
+  EXPECT_TRUE(has_reason(p, "3 groups for 14 workers"));
 }
 
 TEST(ParallelPlan, SharedOutputIsMemoryMappedWhenTooLarge) {

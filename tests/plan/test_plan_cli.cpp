@@ -78,6 +78,17 @@ TEST(PlanCli, HumanTable) {
   EXPECT_NE(out.find("reasons for phase5"), std::string::npos);
 }
 
+TEST(PlanCli, OutOfRangeAssumptionIsRejected) {
+  zm::test::TempDir dir("plan_cli");
+  zm::test::write_survey_dataset(dir / "in");
+  int status = 0;
+  const std::string err = (dir / "stderr.txt").string();
+  run(std::string("'") + ZEMOSAIC_EXE + "' plan --input '" + (dir / "in").string() + "' --assume-cores -3 2>'" + err + "'",
+      status);
+  EXPECT_NE(status, 0);
+  EXPECT_NE(slurp(err).find("assume_cores"), std::string::npos) << slurp(err);
+}
+
 TEST(PlanCli, MissingInputFails) {
   int status = 0;
   run(std::string("'") + ZEMOSAIC_EXE + "' plan --input /nonexistent/zm_in --json 2>/dev/null", status);

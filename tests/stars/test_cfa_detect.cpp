@@ -10,7 +10,7 @@ namespace {
 
 using zm::test::TruthStar;
 
-TEST(CfaDetect, Bin2x2IsTheMeanOfEachCellAndDropsOddEdges) {
+TEST(StarsCfaDetect, Bin2x2IsTheMeanOfEachCellAndDropsOddEdges) {
   const int w = 5, h = 4;
   std::vector<float> cfa(w * h);
   for (int i = 0; i < w * h; ++i) cfa[i] = static_cast<float>(i);
@@ -21,7 +21,7 @@ TEST(CfaDetect, Bin2x2IsTheMeanOfEachCellAndDropsOddEdges) {
   EXPECT_FLOAT_EQ(b.at(0, 1, 1), (12 + 13 + 17 + 18) / 4.0f);
 }
 
-TEST(CfaDetect, BinnedCoordinatesMapToFullResolutionCentres) {
+TEST(StarsCfaDetect, BinnedCoordinatesMapToFullResolutionCentres) {
   zm::Star s;
   s.x = 3.0;
   s.y = 7.0;
@@ -34,7 +34,7 @@ TEST(CfaDetect, BinnedCoordinatesMapToFullResolutionCentres) {
   EXPECT_DOUBLE_EQ(f.flux, 400.0);
 }
 
-TEST(CfaDetect, GreenPlaneKeepsGreenSitesAndFillsTheOthers) {
+TEST(StarsCfaDetect, GreenPlaneKeepsGreenSitesAndFillsTheOthers) {
   const int w = 6, h = 4;
   std::vector<float> cfa(w * h);
   for (int i = 0; i < w * h; ++i) cfa[i] = static_cast<float>(i * i % 17);
@@ -62,7 +62,7 @@ std::vector<float> cfa_field(int w, int h, const std::vector<TruthStar>& truth, 
   return lum;
 }
 
-TEST(CfaDetect, BinnedLuminanceGivesFullResolutionPositions) {
+TEST(StarsCfaDetect, BinnedLuminanceGivesFullResolutionPositions) {
   const int w = 480, h = 360;
   const double fwhm = 5.0;  // full resolution; 2.5 binned px
   auto truth = zm::test::scatter(30, w, h, 20.0, 25.0, 61);
@@ -86,7 +86,7 @@ TEST(CfaDetect, BinnedLuminanceGivesFullResolutionPositions) {
   }
 }
 
-TEST(CfaDetect, ColouredNoisyStarsStayClose) {
+TEST(StarsCfaDetect, ColouredNoisyStarsStayClose) {
   // Unequal colour gains shift each 2x2 cell's centre of light by a few hundredths of a pixel (the same for a
   // given star in every frame); noise adds its own error.
   const int w = 480, h = 360;
@@ -108,7 +108,7 @@ TEST(CfaDetect, ColouredNoisyStarsStayClose) {
   EXPECT_LT(std::sqrt(sum2 / found), 0.1);
 }
 
-TEST(CfaDetect, SaturationIsJudgedOnCfaSitesAndHotSitesAreIgnored) {
+TEST(StarsCfaDetect, SaturationIsJudgedOnCfaSitesAndHotSitesAreIgnored) {
   const int w = 400, h = 300;
   const double grey[3] = {1.0, 1.0, 1.0};
   std::vector<TruthStar> truth = {{100.3, 120.6, 4e5}, {300.2, 200.7, 2e4}};

@@ -47,7 +47,7 @@ zm::DetectParams noise_free_params() {
   return p;
 }
 
-TEST(Background, MeshFollowsLinearGradientAndNoise) {
+TEST(StarsBackground, MeshFollowsLinearGradientAndNoise) {
   const int w = 400, h = 300;
   const std::vector<float> img = zm::test::sky(w, h, 1000.0, 0.5, -0.25, 7.0, 3);
   const zm::BackgroundMesh mesh(img.data(), w, h, 64, 3.0);
@@ -65,7 +65,7 @@ TEST(Background, MeshFollowsLinearGradientAndNoise) {
   }
 }
 
-TEST(Detect, NoiseFreeGaussianCentroidsAndFwhm) {
+TEST(StarsDetect, NoiseFreeGaussianCentroidsAndFwhm) {
   const int w = 400, h = 300;
   const double fwhm = 3.0;
   std::vector<float> img = zm::test::sky(w, h, 1000.0, 0.2, -0.1, 0.0, 1);
@@ -85,7 +85,7 @@ TEST(Detect, NoiseFreeGaussianCentroidsAndFwhm) {
   }
 }
 
-TEST(Detect, NoiseFreeMoffatCentroidsAndFwhm) {
+TEST(StarsDetect, NoiseFreeMoffatCentroidsAndFwhm) {
   const int w = 300, h = 300;
   std::vector<float> img = zm::test::sky(w, h, 500.0, 0.0, 0.0, 0.0, 1);
   const auto truth = with_fluxes(zm::test::scatter(20, w, h, 20.0, 30.0, 21), 5e3, 5e4, 22);
@@ -100,7 +100,7 @@ TEST(Detect, NoiseFreeMoffatCentroidsAndFwhm) {
   }
 }
 
-TEST(Detect, NoisyFieldCompletenessAndAccuracy) {
+TEST(StarsDetect, NoisyFieldCompletenessAndAccuracy) {
   const int w = 640, h = 480;
   const double sigma = 10.0, fwhm = 3.0;
   std::vector<float> img = zm::test::sky(w, h, 800.0, 0.1, 0.05, sigma, 5);
@@ -147,7 +147,7 @@ TEST(Detect, NoisyFieldCompletenessAndAccuracy) {
   for (std::size_t i = 1; i < stars.size(); ++i) EXPECT_GE(stars[i - 1].flux, stars[i].flux);
 }
 
-TEST(Detect, HotPixelsAreNotStars) {
+TEST(StarsDetect, HotPixelsAreNotStars) {
   const int w = 400, h = 400;
   std::vector<float> img = zm::test::sky(w, h, 900.0, 0.0, 0.0, 10.0, 7);
   auto truth = zm::test::scatter(30, w, h, 12.0, 20.0, 41);
@@ -171,7 +171,7 @@ TEST(Detect, HotPixelsAreNotStars) {
   EXPECT_GE(info.rejected_defects, 60);
 }
 
-TEST(Detect, SaturatedStarsAreFlaggedOrRejected) {
+TEST(StarsDetect, SaturatedStarsAreFlaggedOrRejected) {
   const int w = 200, h = 200;
   std::vector<float> img = zm::test::sky(w, h, 1000.0, 0.0, 0.0, 5.0, 9);
   zm::test::add_gaussian(img, w, h, {60.3, 70.6, 2e6}, 3.0);
@@ -191,7 +191,7 @@ TEST(Detect, SaturatedStarsAreFlaggedOrRejected) {
   EXPECT_NEAR(kept[0].x, 140.2, 0.1);
 }
 
-TEST(Detect, MaxStarsKeepsTheBrightestAndIsDeterministic) {
+TEST(StarsDetect, MaxStarsKeepsTheBrightestAndIsDeterministic) {
   const int w = 500, h = 400;
   std::vector<float> img = zm::test::sky(w, h, 600.0, 0.0, 0.0, 8.0, 13);
   const auto truth = with_fluxes(zm::test::scatter(80, w, h, 10.0, 12.0, 51), 2e3, 1e5, 52);
@@ -213,7 +213,7 @@ TEST(Detect, MaxStarsKeepsTheBrightestAndIsDeterministic) {
   }
 }
 
-TEST(Detect, NanPixelsAndTinyImages) {
+TEST(StarsDetect, NanPixelsAndTinyImages) {
   const int w = 200, h = 150;
   std::vector<float> img = zm::test::sky(w, h, 700.0, 0.0, 0.0, 6.0, 17);
   zm::test::add_gaussian(img, w, h, {50.4, 60.7, 1e4}, 3.0);

@@ -122,7 +122,7 @@ void expect_correct(const zm::MatchResult& r, const Scenario& sc, const Affine2D
   EXPECT_LT(r.rms, 0.25) << what;
 }
 
-TEST(Match, AnyRotationFlipScaleWithMissingAndSpuriousStars) {
+TEST(StarsMatch, AnyRotationFlipScaleWithMissingAndSpuriousStars) {
   unsigned seed = 100;
   for (bool flip : {false, true}) {
     for (double deg : {0.0, 37.0, 90.0, 179.5, -123.0}) {
@@ -140,7 +140,7 @@ TEST(Match, AnyRotationFlipScaleWithMissingAndSpuriousStars) {
   }
 }
 
-TEST(Match, FlipRejectedWhenNotAllowed) {
+TEST(StarsMatch, FlipRejectedWhenNotAllowed) {
   const Affine2D truth = Affine2D::similarity(1.0, 20.0 * kDeg, true, 100.0, 50.0);
   const Scenario sc = make_scenario(truth, 0.1, 0.1, 0.1, 7);
   zm::MatchParams p;
@@ -150,7 +150,7 @@ TEST(Match, FlipRejectedWhenNotAllowed) {
   EXPECT_TRUE(zm::match_stars(sc.ref, sc.target, p).ok);
 }
 
-TEST(Match, AffineModelRecoversSmallShear) {
+TEST(StarsMatch, AffineModelRecoversSmallShear) {
   const Affine2D truth{1.0012, 0.0015, 812.0, -0.0008, 0.9991, -420.0};
   const Scenario sc = make_scenario(truth, 0.3, 0.3, 0.05, 8);
   zm::MatchParams p;
@@ -163,7 +163,7 @@ TEST(Match, AffineModelRecoversSmallShear) {
   EXPECT_GT(s.rms, r.rms);  // the similarity cannot absorb the shear
 }
 
-TEST(Match, WeightsFromSnrDoNotBias) {
+TEST(StarsMatch, WeightsFromSnrDoNotBias) {
   const Affine2D truth = Affine2D::similarity(1.0, -60.0 * kDeg, false, -700.0, 1200.0);
   Scenario sc = make_scenario(truth, 0.2, 0.2, 0.1, 9);
   for (Star& s : sc.ref) s.fwhm = 3.0, s.snr = std::sqrt(s.flux);
@@ -171,7 +171,7 @@ TEST(Match, WeightsFromSnrDoNotBias) {
   expect_correct(zm::match_stars(sc.ref, sc.target), sc, truth, "weighted");
 }
 
-TEST(Match, UnrelatedFieldsFailCleanly) {
+TEST(StarsMatch, UnrelatedFieldsFailCleanly) {
   for (unsigned seed = 200; seed < 206; ++seed) {
     const std::vector<Star> a = random_field(seed % 2 ? 150 : 600, seed);
     const std::vector<Star> b = random_field(seed % 2 ? 150 : 600, seed + 1000);
@@ -185,7 +185,7 @@ TEST(Match, UnrelatedFieldsFailCleanly) {
   EXPECT_NE(r.reason.find("too few"), std::string::npos);
 }
 
-TEST(Match, Deterministic) {
+TEST(StarsMatch, Deterministic) {
   const Affine2D truth = Affine2D::similarity(1.01, 77.0 * kDeg, true, 3000.0, 4000.0);
   const Scenario sc = make_scenario(truth, 0.3, 0.3, 0.1, 11);
   const zm::MatchResult a = zm::match_stars(sc.ref, sc.target);

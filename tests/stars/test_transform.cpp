@@ -30,7 +30,7 @@ std::vector<Point2> sample_points() {
   return p;
 }
 
-TEST(Transform, SimilarityConstructionMatchesDefinition) {
+TEST(StarsTransform, SimilarityConstructionMatchesDefinition) {
   const Affine2D t = Affine2D::similarity(2.0, 90.0 * kDeg, false, 10.0, -5.0);
   const Point2 p = t.apply({1.0, 0.0});  // +x turns towards +y
   EXPECT_NEAR(p.x, 10.0, 1e-12);
@@ -41,7 +41,7 @@ TEST(Transform, SimilarityConstructionMatchesDefinition) {
   EXPECT_DOUBLE_EQ(q.y, -4.0);
 }
 
-TEST(Transform, InverseAndCompose) {
+TEST(StarsTransform, InverseAndCompose) {
   const Affine2D t{1.01, 0.2, 1234.5, -0.15, 0.97, -876.0};
   const Affine2D u = Affine2D::similarity(0.99, 123.0 * kDeg, true, -40.0, 2500.0);
   const Affine2D id = t.inverse().compose(t);
@@ -58,7 +58,7 @@ TEST(Transform, InverseAndCompose) {
   EXPECT_THROW((Affine2D{1.0, 2.0, 0.0, 2.0, 4.0, 0.0}.inverse()), std::domain_error);
 }
 
-TEST(Transform, SimilarityParametersRoundTrip) {
+TEST(StarsTransform, SimilarityParametersRoundTrip) {
   for (bool flip : {false, true}) {
     for (double deg : {0.0, 37.0, 90.0, 179.5, -123.0, 180.0}) {
       const Affine2D t = Affine2D::similarity(1.02, deg * kDeg, flip, 5.0, 6.0);
@@ -72,7 +72,7 @@ TEST(Transform, SimilarityParametersRoundTrip) {
   EXPECT_NEAR((Affine2D{1.0, 0.02, 0.0, 0.0, 1.0, 0.0}.shear()), 0.01, 1e-4);
 }
 
-TEST(Transform, FitSimilarityRecoversExactParameters) {
+TEST(StarsTransform, FitSimilarityRecoversExactParameters) {
   const std::vector<Point2> src = sample_points();
   for (bool flip : {false, true}) {
     for (double deg : {0.0, 37.0, -123.0, 179.5}) {
@@ -91,7 +91,7 @@ TEST(Transform, FitSimilarityRecoversExactParameters) {
   }
 }
 
-TEST(Transform, FitAffineRecoversExactParametersAndIgnoresZeroWeights) {
+TEST(StarsTransform, FitAffineRecoversExactParametersAndIgnoresZeroWeights) {
   std::vector<Point2> src = sample_points();
   const Affine2D truth{1.003, -0.021, -250.0, 0.017, 0.996, 4100.0};
   std::vector<Point2> dst;
@@ -110,7 +110,7 @@ TEST(Transform, FitAffineRecoversExactParametersAndIgnoresZeroWeights) {
   EXPECT_NEAR(sim->scale(), std::sqrt(truth.determinant()), 5e-3);
 }
 
-TEST(Transform, WeightedSimilarityFollowsHeavyPoints) {
+TEST(StarsTransform, WeightedSimilarityFollowsHeavyPoints) {
   // Two exact pairs carry almost all the weight; a third inconsistent pair barely moves the solution.
   const std::vector<Point2> src = {{0.0, 0.0}, {100.0, 0.0}, {0.0, 100.0}};
   const std::vector<Point2> dst = {{10.0, 10.0}, {110.0, 10.0}, {13.0, 110.0}};
@@ -122,7 +122,7 @@ TEST(Transform, WeightedSimilarityFollowsHeavyPoints) {
   EXPECT_NEAR(fit->d, 0.0, 1e-6);
 }
 
-TEST(Transform, DegenerateInputGivesNoFit) {
+TEST(StarsTransform, DegenerateInputGivesNoFit) {
   const std::vector<Point2> one = {{1.0, 2.0}};
   EXPECT_FALSE(zm::fit_similarity(one, one).has_value());
   const std::vector<Point2> same = {{1.0, 2.0}, {1.0, 2.0}, {1.0, 2.0}};
