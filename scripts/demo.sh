@@ -15,7 +15,7 @@ fi
 "$ZM" run --input "$DATA/lights" --output "$OUT" --events "$OUT/events.jsonl"
 echo
 echo "demo dataset : $(cd "$DATA" && pwd)/lights  ($(ls "$DATA"/lights/*.fit | wc -l) frames; ground truth in $(cd "$DATA" && pwd)/truth.fits)"
-echo "master tiles : $(ls "$OUT"/zemosaic_master_tiles/*.fits | tr '\n' ' ')"
+echo "master tiles : $(ls "$(cd "$OUT" && pwd)"/zemosaic_master_tiles/*.fits | tr '\n' ' ')"
 echo "stack plan   : $(cd "$OUT" && pwd)/zemosaic_stack_plan.csv"
 echo "events       : $(cd "$OUT" && pwd)/events.jsonl"
 echo
