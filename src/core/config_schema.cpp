@@ -5,7 +5,6 @@ namespace zm {
 
 const std::vector<ConfigKey>& config_schema() {
   using T = ConfigType;
-  using J = nlohmann::json;
   static const std::vector<ConfigKey> keys = {
       // ---- input validation (Phase 1) ----
       {"wcs_min_pixel_scale_arcsec", T::Double, 0.3, "smallest accepted WCS pixel scale (arcsec/px)", {}, 0.0, 3600.0},
@@ -46,7 +45,6 @@ const std::vector<ConfigKey>& config_schema() {
       {"parallel_io_workers", T::Int, 0, "concurrent file readers/writers (0 = min(cpu_workers, 4))", {}, 0, 4096},
       {"memmap_dir", T::String, "", "folder for memory-mapped spill files (empty = the scratch folder)"},
   };
-  (void)sizeof(J);
   return keys;
 }
 

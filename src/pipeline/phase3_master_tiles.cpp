@@ -43,8 +43,10 @@ std::map<std::string, MasterTileInfo> load_manifest(const fs::path& p, const std
     const auto j = nlohmann::json::parse(in);
     if (j.at("config_hash") != config_hash) return out;
     for (const auto& t : j.at("tiles"))
-      out[t.at("signature").get<std::string>()] = {t.at("id").get<int>(), t.at("path").get<std::string>(),
-                                                   t.at("frames").get<int>(), true};
+    {
+      const auto sig = t.at("signature").get<std::string>();
+      out[sig] = {t.at("id").get<int>(), t.at("path").get<std::string>(), t.at("frames").get<int>(), sig, true};
+    }
   } catch (const std::exception&) {
     out.clear();
   }
@@ -116,11 +118,10 @@ std::vector<MasterTileInfo> run_phase3(const RunContext& ctx, const std::vector<
                                                   {"reg_rms_px", registered ? rms_sum / registered : 0.0},
                                                   {"rejected_fraction", r.stats.rejected_fraction()},
                                                   {"seconds", r.seconds}});
-    return {g.id, r.path, r.frames, false};
+    return {g.id, r.path, r.frames, sig, false};
   };
-  auto commit = [&](const FrameGroup& g, MasterTileInfo&& t) {
-    manifest["tiles"].push_back(
-        {{"id", t.id}, {"path", t.path}, {"frames", t.frames}, {"signature", group_signature(g, frames)}});
+  auto commit = [&](const FrameGroup&, MasterTileInfo&& t) {
+    manifest["tiles"].push_back({{"id", t.id}, {"path", t.path}, {"frames", t.frames}, {"signature", t.signature}});
     write_text_atomic(manifest_path, manifest.dump(1));
     tiles.push_back(std::move(t));
     counter.advance();

@@ -14,6 +14,7 @@ struct MasterTileInfo {
   int id = 0;
   std::string path;
   int frames = 0;
+  std::string signature;  // of the group (stack_plan.hpp group_signature): the resume key
   bool reused = false;
 };
 

@@ -15,22 +15,23 @@ namespace {
 constexpr int kMinMatches = 8;
 constexpr int kClipRounds = 4;
 
+long long cell_key(long long cx, long long cy) { return (cx << 32) ^ (cy & 0xffffffffLL); }
+
 struct Bucket {
   double cell;
   std::unordered_map<long long, std::vector<int>> cells;
-  long long key(double x, double y) const {
-    return (static_cast<long long>(std::floor(x / cell)) << 32) ^ (static_cast<long long>(std::floor(y / cell)) & 0xffffffffLL);
-  }
+  long long cell_of(double v) const { return static_cast<long long>(std::floor(v / cell)); }
+  long long key(double x, double y) const { return cell_key(cell_of(x), cell_of(y)); }
 };
 
 int nearest(const Bucket& b, const std::vector<Star>& stars, Point2 p, double radius) {
   int best = -1;
   double best_d2 = radius * radius;
-  const long long cx = static_cast<long long>(std::floor(p.x / b.cell));
-  const long long cy = static_cast<long long>(std::floor(p.y / b.cell));
+  const long long cx = b.cell_of(p.x);
+  const long long cy = b.cell_of(p.y);
   for (long long dx = -1; dx <= 1; ++dx)
     for (long long dy = -1; dy <= 1; ++dy) {
-      auto it = b.cells.find(((cx + dx) << 32) ^ ((cy + dy) & 0xffffffffLL));
+      auto it = b.cells.find(cell_key(cx + dx, cy + dy));
       if (it == b.cells.end()) continue;
       for (int i : it->second) {
         const double d2 = (stars[i].x - p.x) * (stars[i].x - p.x) + (stars[i].y - p.y) * (stars[i].y - p.y);

@@ -9,7 +9,35 @@
 #include <string>
 #include <vector>
 
+#include <csignal>
+#include <functional>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 namespace zm::test {
+
+// Runs `body` in a forked child whose files may not grow past `limit_bytes` (a full disk, confined to the child) and
+// returns the child's exit code (body's return value), or -1 when the child did not exit normally.
+inline int exit_code_under_file_size_limit(rlim_t limit_bytes, const std::function<int()>& body) {
+  const pid_t pid = ::fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    std::signal(SIGXFSZ, SIG_IGN);
+    rlimit lim{limit_bytes, limit_bytes};
+    ::setrlimit(RLIMIT_FSIZE, &lim);
+    int code = 3;
+    try {
+      code = body();
+    } catch (...) {
+      code = 3;
+    }
+    ::_exit(code);
+  }
+  int wstatus = 0;
+  if (::waitpid(pid, &wstatus, 0) != pid || !WIFEXITED(wstatus)) return -1;
+  return WEXITSTATUS(wstatus);
+}
 
 // One 80-column card (no validation: tests use it to craft headers cfitsio would refuse to write).
 inline std::string card(const std::string& text) {

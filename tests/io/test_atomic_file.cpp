@@ -91,26 +91,16 @@ TEST(FitsWriterAtomicity, FailureMidWriteLeavesFinalIntact) {
   ImageF small(1, 4, 4, 1.0f);
   write_fits_float(path, small, FitsHeader{});
   std::string before = test::read_bytes(path);
-  pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    std::signal(SIGXFSZ, SIG_IGN);
-    rlimit lim{64 * 1024, 64 * 1024};
-    ::setrlimit(RLIMIT_FSIZE, &lim);
+  const int code = test::exit_code_under_file_size_limit(64 * 1024, [&] {
     ImageF big(1, 256, 256, 2.0f);  // 256 KB of pixels
-    int code = 0;
     try {
       write_fits_float(path, big, FitsHeader{});
-      code = 1;
+      return 1;
     } catch (const std::exception&) {
-      code = 0;
+      return 0;
     }
-    ::_exit(code);
-  }
-  int wstatus = 0;
-  ASSERT_EQ(::waitpid(pid, &wstatus, 0), pid);
-  ASSERT_TRUE(WIFEXITED(wstatus));
-  EXPECT_EQ(WEXITSTATUS(wstatus), 0) << "the write over the size limit must throw";
+  });
+  EXPECT_EQ(code, 0) << "the write over the size limit must throw";
   EXPECT_EQ(names_in(dir.path()), std::vector<std::string>{"big.fits"});
   EXPECT_EQ(test::read_bytes(path), before);
   EXPECT_EQ(FitsImageReader(path.string()).read_all().data, small.data);

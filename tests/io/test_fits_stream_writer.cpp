@@ -487,28 +487,17 @@ TEST_F(StreamMisuse, MovedWriterCarriesOnAndTheOldOneRefuses) {
 // A real I/O failure while streaming (file size limit, like a full disk): InputError, no temp, final intact.
 // Runs in a child process to confine the limit.
 TEST_F(StreamMisuse, IoFailureMidStreamLeavesNoTemp) {
-  pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    std::signal(SIGXFSZ, SIG_IGN);
-    rlimit lim{64 * 1024, 64 * 1024};
-    ::setrlimit(RLIMIT_FSIZE, &lim);
-    int code = 1;
+  const int code = test::exit_code_under_file_size_limit(64 * 1024, [&] {
     try {
       FitsStreamWriter wr(path, 256, 256, 1, FitsHeader{});  // 256 KB of pixels
       for (auto [row0, n] : bands_of(256, 32)) wr.write_rows(row0, n, band(0, 1, row0, n, 256));
       wr.commit();
+      return 1;
     } catch (const InputError& e) {
-      code = e.kind() == InputErrorKind::Io && e.path() == path.string() ? 0 : 2;
-    } catch (...) {
-      code = 3;
+      return e.kind() == InputErrorKind::Io && e.path() == path.string() ? 0 : 2;
     }
-    ::_exit(code);
-  }
-  int wstatus = 0;
-  ASSERT_EQ(::waitpid(pid, &wstatus, 0), pid);
-  ASSERT_TRUE(WIFEXITED(wstatus));
-  EXPECT_EQ(WEXITSTATUS(wstatus), 0) << "1: no exception, 2: wrong kind or path, 3: not an InputError";
+  });
+  EXPECT_EQ(code, 0) << "1: no exception, 2: wrong kind or path, 3: not an InputError";
   expect_clean();
 }
 
