@@ -22,6 +22,7 @@ void to_json(nlohmann::json& j, const FrameRecord& r) {
        {"time_s", r.time_s},
        {"wcs_cards", r.wcs_cards},
        {"wcs_provenance", r.wcs_provenance},
+       {"wcs_residual_px", r.wcs_residual_px},
        {"centre", {r.centre.ra, r.centre.dec}},
        {"position_angle_deg", r.position_angle_deg},
        {"scale_arcsec", r.scale_arcsec},
@@ -46,6 +47,7 @@ void from_json(const nlohmann::json& j, FrameRecord& r) {
   j.at("time_s").get_to(r.time_s);
   j.at("wcs_cards").get_to(r.wcs_cards);
   j.at("wcs_provenance").get_to(r.wcs_provenance);
+  r.wcs_residual_px = j.value("wcs_residual_px", 0.0);
   r.centre = {j.at("centre").at(0).get<double>(), j.at("centre").at(1).get<double>()};
   j.at("position_angle_deg").get_to(r.position_angle_deg);
   j.at("scale_arcsec").get_to(r.scale_arcsec);

@@ -26,6 +26,7 @@ struct FrameRecord {
   double time_s = 0.0;           // seconds since 2000-01-01T00:00:00 (0 when DATE-OBS is missing)
   std::string wcs_cards;         // header cards of the WCS in use (FitsHeader::to_card_string)
   std::string wcs_provenance;    // header | sidecar | cache | propagated | solved
+  double wcs_residual_px = 0.0;  // weighted star-match RMS of a propagated WCS (0 otherwise)
   SkyCoord centre;
   double position_angle_deg = 0.0;
   double scale_arcsec = 0.0;

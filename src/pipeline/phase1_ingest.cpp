@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <algorithm>
 #include <map>
 #include <optional>
 
@@ -17,9 +18,12 @@
 #include "io/atomic_file.hpp"
 #include "pipeline/input_scan.hpp"
 #include "pipeline/pipeline_events.hpp"
+#include "pipeline/frame_cache.hpp"
 #include "pipeline/preprocess.hpp"
+#include "pipeline/wcs_acquire.hpp"
 #include "plan/parallel_plan.hpp"
 #include "sched/scheduler.hpp"
+#include "stars/detect.hpp"
 
 namespace zm {
 namespace fs = std::filesystem;
@@ -32,7 +36,13 @@ constexpr std::size_t kManifestFlushEvery = 32;
 struct Outcome {
   std::optional<FrameRecord> frame;
   std::optional<SetAsideInput> set_aside;
+  std::optional<PendingWcs> pending;
   bool reused = false;
+};
+
+struct PendingFrame {
+  FrameRecord record;
+  PendingWcs wcs;
 };
 
 PreprocessOptions options_from(const Config& cfg) {
@@ -44,7 +54,129 @@ PreprocessOptions options_from(const Config& cfg) {
   o.wcs_bounds.max_scale_arcsec = cfg.get_double("wcs_max_pixel_scale_arcsec");
   o.limits.max_axis = cfg.get_int("input_max_axis_pixels");
   o.limits.max_pixels = cfg.get_int("input_max_pixels");
+  o.acquire_missing_wcs = true;
+  o.wcs_sidecar_dir = cfg.get_string("wcs_sidecar_dir");
   return o;
+}
+
+WcsAcquireSettings acquire_settings(const Config& cfg, int workers, const fs::path& work_root) {
+  WcsAcquireSettings s;
+  s.solver.kind = cfg.get_string("solver");
+  s.solver.astap_path = cfg.get_string("solver_astap_path");
+  s.solver.time_limit_s = cfg.get_double("solver_time_limit_s");
+  s.solver.retries = static_cast<int>(cfg.get_int("solver_retries"));
+  s.solver.search_radius_deg = cfg.get_double("solver_search_radius_deg");
+  s.solver.downsample = static_cast<int>(cfg.get_int("solver_downsample"));
+  s.group_radius_deg = cfg.get_double("wcs_group_radius_deg");
+  s.group_max_gap_s = cfg.get_double("wcs_group_max_gap_s");
+  s.propagation.max_rms_px = cfg.get_double("wcs_propagation_max_rms_px");
+  s.propagation.min_matches = static_cast<int>(cfg.get_int("wcs_propagation_min_matches"));
+  s.workers = std::max(1, workers);
+  s.work_root = work_root;
+  return s;
+}
+
+void emit_acquired(EventStream& events, const FrameRecord& r, const AcquireOutcome* o) {
+  nlohmann::json f = {{"phase", "1"}, {"file", r.path}, {"provenance", r.wcs_provenance},
+                      {"residual_px", r.wcs_residual_px}};
+  if (o) {
+    f["matches"] = o->matches;
+    f["ref"] = o->ref_path;
+    f["seconds"] = o->seconds;
+  }
+  events.info(wcs_keys_events::kWcsAcquired, std::move(f));
+}
+
+// After the parallel pass: solve / propagate the pending frames, move them into `result` or set them aside.
+void acquire_pending(const RunContext& ctx, const ParallelPlan& plan, const fs::path& frames_dir,
+                     const FitsReadLimits& limits,
+                     std::vector<PendingFrame>& pending, IngestResult& result, std::string& solver_error) {
+  const auto t0 = std::chrono::steady_clock::now();
+  EventStream& events = ctx.events();
+  const fs::path wcs_cache = ctx.cache_dir / "wcs";
+  const fs::path work_root = ctx.cache_dir / "solve_tmp";
+  fs::create_directories(wcs_cache);
+  const std::size_t n_known = result.frames.size();
+  std::vector<AcquireItem> items;
+  for (const FrameRecord& r : result.frames) {
+    AcquireItem it;
+    it.path = r.path;
+    it.width = r.width;
+    it.height = r.height;
+    it.wcs = FitsHeader::parse_cards(r.wcs_cards);
+    it.position = r.centre;
+    it.time_s = r.time_s;
+    items.push_back(std::move(it));
+  }
+  for (PendingFrame& p : pending) {
+    AcquireItem it;
+    it.path = p.record.path;
+    it.width = p.record.width;
+    it.height = p.record.height;
+    it.hint = p.wcs.hint;
+    if (p.wcs.hint.ra_deg && p.wcs.hint.dec_deg) it.position = SkyCoord{*p.wcs.hint.ra_deg, *p.wcs.hint.dec_deg};
+    it.time_s = p.record.time_s;
+    it.stars = std::move(p.wcs.stars);
+    items.push_back(std::move(it));
+  }
+  const auto ref_stars = [&](int i) -> std::vector<Star> {
+    try {
+      return solve_stars_from_input(result.frames.at(static_cast<std::size_t>(i)).path, limits);
+    } catch (const std::exception&) {
+      return {};
+    }
+  };
+  AcquireSummary summary;
+  const auto outcomes =
+      acquire_wcs(items, acquire_settings(ctx.config, plan.io_workers, work_root), ref_stars, summary);
+  std::error_code ec;
+  fs::remove(work_root, ec);  // only when empty: failed solves keep their logs
+  if (!summary.solver_unavailable.empty()) {
+    solver_error = summary.solver_unavailable;
+    events.error(wcs_keys_events::kSolverUnavailable,
+                 {{"phase", "1"}, {"solver", ctx.config.get_string("solver")}, {"reason", solver_error}});
+  }
+  int unsolved = 0;
+  for (std::size_t k = 0; k < pending.size(); ++k) {
+    const AcquireOutcome& o = outcomes[n_known + k];
+    FrameRecord& r = pending[k].record;
+    bool placed = false;
+    std::string reason = o.reason;
+    if (o.ok) {
+      try {
+        describe_wcs_cards(o.wcs, o.provenance, r);
+        r.wcs_residual_px = o.residual_px;
+        write_text_atomic(wcs_cache_file(wcs_cache, pending[k].wcs.content_hash), r.wcs_cards);
+        placed = true;
+      } catch (const std::exception& e) {
+        reason = e.what();
+      }
+    }
+    if (placed) {
+      emit_acquired(events, r, &o);
+      result.frames.push_back(std::move(r));
+      continue;
+    }
+    ++unsolved;
+    fs::remove(frames_dir / r.cache_file, ec);
+    SetAsideInput s{r.path, "no_wcs",
+                    fmt::format("{}; no WCS could be acquired: {}", pending[k].wcs.header_problem,
+                                reason.empty() ? std::string("unknown") : reason)};
+    events.warn(pipeline_keys::kInputSetAside,
+                {{"phase", "1"}, {"file", s.path}, {"kind", s.kind}, {"reason", s.reason}});
+    result.set_aside.push_back(std::move(s));
+  }
+  std::sort(result.frames.begin(), result.frames.end(),
+            [](const FrameRecord& a, const FrameRecord& b) { return a.index < b.index; });
+  events.info(wcs_keys_events::kWcsAcquisitionSummary,
+              {{"phase", "1"},
+               {"groups", summary.groups},
+               {"absolute_solves", summary.absolute_solves},
+               {"absolute_failures", summary.absolute_failures},
+               {"propagated", summary.propagated},
+               {"solve_seconds", summary.solve_seconds},
+               {"unsolved", unsolved},
+               {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}});
 }
 
 JobSizes ingest_job(const std::vector<InputFile>& files, const FitsReadLimits& limits) {
@@ -108,7 +240,8 @@ IngestResult run_phase1(const RunContext& ctx) {
   const auto t0 = std::chrono::steady_clock::now();
   PhaseScope scope(*ctx.progress, "1", "Preprocessing");
   EventStream& events = ctx.events();
-  const PreprocessOptions options = options_from(ctx.config);
+  PreprocessOptions options = options_from(ctx.config);
+  options.wcs_cache_dir = ctx.cache_dir / "wcs";
   const auto keys = phase1_config_keys();
   const std::string config_hash = ctx.config.hash_of(keys);
   const fs::path frames_dir = ctx.cache_dir / "frames";
@@ -157,14 +290,18 @@ IngestResult run_phase1(const RunContext& ctx) {
       }
     }
     try {
-      o.frame = preprocess_frame(in, static_cast<int>(i), options, frames_dir);
+      o.frame = preprocess_frame(in, static_cast<int>(i), options, frames_dir, o.pending);
     } catch (const InputError& e) {
       o.set_aside = SetAsideInput{in.path.string(), std::string(to_string(e.kind())), e.reason()};
     }
     return o;
   };
+  std::vector<PendingFrame> pending;
   auto commit = [&](const std::size_t&, Outcome&& o) {
-    if (o.frame) {
+    if (o.frame && o.pending) {
+      pending.push_back({std::move(*o.frame), std::move(*o.pending)});
+    } else if (o.frame) {
+      if (o.frame->wcs_provenance != "header" && !o.reused) emit_acquired(events, *o.frame, nullptr);
       result.reused_from_cache += o.reused ? 1 : 0;
       result.frames.push_back(std::move(*o.frame));
     } else {
@@ -180,8 +317,13 @@ IngestResult run_phase1(const RunContext& ctx) {
   };
   const RunSummary summary = run_items<std::size_t>(order, [&](const std::size_t&) { return footprint; }, work,
                                                     commit, so);
+  if (summary.cancelled) {
+    write_manifest(manifest_path, config_hash, result.frames, result.set_aside);
+    throw RunCancelled();
+  }
+  std::string solver_error;
+  if (!pending.empty()) acquire_pending(ctx, plan, frames_dir, options.limits, pending, result, solver_error);
   write_manifest(manifest_path, config_hash, result.frames, result.set_aside);
-  if (summary.cancelled) throw RunCancelled();
   if (result.reused_from_cache > 0)
     events.info(pipeline_keys::kResumeReused,
                 {{"phase", "1"}, {"reused", result.reused_from_cache}, {"total", files.size()}});
@@ -193,8 +335,10 @@ IngestResult run_phase1(const RunContext& ctx) {
                                                {"seconds", seconds}});
   if (result.frames.empty())
     throw PipelineError(fmt::format("no usable frame in {}: {} FITS file(s) found, {} set aside (see the "
-                                    "INPUT_SET_ASIDE events for each reason)",
-                                    ctx.input_dir.string(), files.size(), result.set_aside.size()));
+                                    "INPUT_SET_ASIDE events for each reason){}",
+                                    ctx.input_dir.string(), files.size(), result.set_aside.size(),
+                                    solver_error.empty() ? "" : "; frames without WCS need a plate solver: " +
+                                                                    solver_error));
   return result;
 }
 

@@ -18,4 +18,18 @@ inline constexpr std::string_view kMasterTileDone = "MASTER_TILE_DONE";
 // WARN {"phase": "3", "tile", "file", "reason"} — a frame could not be registered and was left out of its tile.
 inline constexpr std::string_view kFrameNotRegistered = "FRAME_NOT_REGISTERED";
 
+// INFO {"phase": "4", "width", "height", "pixel_scale_arcsec", "rotation_deg", "centre_ra", "centre_dec", "tiles"}.
+inline constexpr std::string_view kOutputGrid = "OUTPUT_GRID";
+// INFO {"phase": "4.5", "anchor", "tiles": [{id, gain[3], offset[3], connected}], "pairs", "residual_before",
+// "residual_after", "file"} — per-tile photometric corrections (details per pair in the JSON file).
+inline constexpr std::string_view kPhotometrySolved = "PHOTOMETRY_SOLVED";
+// WARN {"phase": "4.5", "reason"} — harmonisation skipped (one tile, no overlaps) or tiles left uncorrected.
+inline constexpr std::string_view kPhotometrySkipped = "PHOTOMETRY_SKIPPED";
+// INFO {"phase": "5", "method", "kernel", "width", "height", "covered_pixels", "bands", "tiles", "seconds"}.
+inline constexpr std::string_view kMosaicAssembled = "MOSAIC_ASSEMBLED";
+// INFO {"phase": "6", "role": "science|aesthetic|coverage|preview", "path"} — one per file written.
+inline constexpr std::string_view kOutputWritten = "OUTPUT_WRITTEN";
+// INFO {"phase": "7", "removed": [paths], "bytes_freed", "retention"}.
+inline constexpr std::string_view kCleanupDone = "CLEANUP_DONE";
+
 }  // namespace zm::pipeline_keys
