@@ -1,0 +1,336 @@
+#include "reproject/coadd.hpp"
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <tbb/parallel_pipeline.h>
+#include <tbb/task_arena.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "io/fits_reader.hpp"
+#include "reproject/coadd_io.hpp"
+#include "reproject/coadd_tile.hpp"
+#include "sched/cancel_token.hpp"
+
+namespace zm {
+namespace {
+
+using coadd_detail::AccumView;
+using coadd_detail::CoaddContext;
+using coadd_detail::PreparedTile;
+using coadd_io::RawOutput;
+
+// The Incremental normalisation pass converts at most this many output pixels at a time.
+constexpr std::uint64_t kNormPixels = 1u << 18;
+
+std::uint64_t u64(long long v) { return v > 0 ? static_cast<std::uint64_t>(v) : 0; }
+
+std::uint64_t prep_bytes(int tw, int th) { return u64(static_cast<long long>(tw) * th) * 17; }
+std::uint64_t tile_rows_bytes(int tw, int th, int channels) {
+  return u64(static_cast<long long>(tw) * th) * (channels + 2) * sizeof(float);
+}
+std::uint64_t band_bytes(int out_width, int rows, int channels) {
+  const std::uint64_t px = u64(static_cast<long long>(out_width) * rows);
+  return px * ((channels + 2) * sizeof(double) + kPixelMapBytesPerPixel + (channels + 2) * sizeof(float));
+}
+int norm_rows(int out_width) {
+  return static_cast<int>(std::max<std::uint64_t>(1, kNormPixels / static_cast<std::uint64_t>(std::max(1, out_width))));
+}
+int incremental_chunk_cols(int out_width, int tw, int th) { return std::max(1, std::min(out_width, tw + th)); }
+
+// Work items [0, n) computed out of order by up to `in_flight` at once, finished in order on one thread at a time
+// (progress, counters). Stops admitting new items once cancel is requested; returns false then.
+template <class Work, class Done>
+bool run_ordered(int n, int in_flight, const CancelToken* cancel, Work&& work, Done&& done) {
+  int next = 0;
+  bool stopped = false;
+  if (n <= 0) return true;
+  tbb::parallel_pipeline(
+      static_cast<std::size_t>(std::max(1, in_flight)),
+      tbb::make_filter<void, int>(tbb::filter_mode::serial_in_order,
+                                  [&](tbb::flow_control& fc) -> int {
+                                    if (next < n && cancel != nullptr && cancel->requested()) stopped = true;
+                                    if (next >= n || stopped) {
+                                      fc.stop();
+                                      return -1;
+                                    }
+                                    return next++;
+                                  }) &
+          tbb::make_filter<int, int>(tbb::filter_mode::parallel,
+                                     [&](int i) {
+                                       work(i);
+                                       return i;
+                                     }) &
+          tbb::make_filter<int, void>(tbb::filter_mode::serial_in_order, [&](int i) { done(i); }));
+  return !stopped;
+}
+
+struct Outputs {
+  RawOutput image;
+  RawOutput weight;
+  RawOutput coverage;
+  Outputs(const CoaddOutputs& o, int w, int h, int c)
+      : image(o.image, u64(static_cast<long long>(w) * h) * c * sizeof(float)),
+        weight(o.weight, u64(static_cast<long long>(w) * h) * sizeof(float)),
+        coverage(o.coverage, u64(static_cast<long long>(w) * h) * sizeof(float)) {}
+  void commit() {
+    image.commit();
+    weight.commit();
+    coverage.commit();
+  }
+};
+
+// Normalises accumulator rows [y0, y0 + rows) (full output width, view `acc`) and writes them. Returns the
+// number of covered pixels. The same arithmetic serves both methods.
+long long finish_rows(const AccumView& acc, int y0, int rows, int width, int height, int channels, Outputs& out) {
+  const std::size_t n = static_cast<std::size_t>(rows) * width;
+  std::vector<float> img(n * channels);
+  std::vector<float> wgt(n);
+  std::vector<float> cov(n);
+  const double* base = acc.base + static_cast<std::size_t>(y0 - acc.y0) * acc.row_stride;
+  const double* wsum = base + static_cast<std::size_t>(channels) * acc.plane;
+  const double* csum = wsum + acc.plane;
+  long long covered = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double w = wsum[i];
+    const bool ok = w > 0.0;
+    covered += ok ? 1 : 0;
+    for (int c = 0; c < channels; ++c)
+      img[c * n + i] = ok ? static_cast<float>(base[c * acc.plane + i] / w) : std::numeric_limits<float>::quiet_NaN();
+    wgt[i] = static_cast<float>(w);
+    cov[i] = static_cast<float>(csum[i]);
+  }
+  const std::uint64_t row_off = static_cast<std::uint64_t>(y0) * width * sizeof(float);
+  const std::uint64_t plane_bytes = static_cast<std::uint64_t>(width) * height * sizeof(float);
+  for (int c = 0; c < channels; ++c)
+    out.image.pwrite(c * plane_bytes + row_off, img.data() + c * n, n * sizeof(float));
+  out.weight.pwrite(row_off, wgt.data(), n * sizeof(float));
+  out.coverage.pwrite(row_off, cov.data(), n * sizeof(float));
+  return covered;
+}
+
+struct Run {
+  CoaddContext ctx;
+  const CoaddOptions& opt;
+  int workers = 1;
+  int tile_w = 0;
+  int tile_h = 0;
+  std::vector<PreparedTile> prepared;
+  long long done = 0;
+  long long total = 0;
+  CoaddStats stats;
+
+  explicit Run(const CoaddOptions& o) : opt(o) {}
+
+  void tick() {
+    ++done;
+    if (opt.progress) opt.progress(done, total);
+  }
+  std::uint64_t budget() const { return opt.memory_budget_bytes; }
+  int fit(std::uint64_t unit) const {
+    if (budget() == 0 || unit == 0) return workers;
+    return static_cast<int>(std::clamp<std::uint64_t>(budget() / unit, 1, static_cast<std::uint64_t>(workers)));
+  }
+
+  bool prepare() {
+    const int n = static_cast<int>(ctx.tiles->size());
+    prepared.resize(n);
+    const int in_flight = fit(prep_bytes(tile_w, tile_h));
+    stats.peak_bytes_estimate = std::max(stats.peak_bytes_estimate, in_flight * prep_bytes(tile_w, tile_h));
+    const bool ok = run_ordered(
+        n, in_flight, opt.cancel, [&](int i) { prepared[i] = coadd_detail::prepare_tile(ctx, i); },
+        [&](int i) {
+          stats.tiles_used += prepared[i].used() ? 1 : 0;
+          tick();
+        });
+    return ok;
+  }
+
+  // Band geometry and progress units, fixed before any work so that `total` never changes.
+  int band_rows = 1;
+  int bands = 0;
+  void plan(bool incremental) {
+    const int W = ctx.out_width;
+    const int n = static_cast<int>(ctx.tiles->size());
+    if (incremental) {
+      band_rows = std::max(1, opt.band_rows);
+      bands = (ctx.out_height + norm_rows(W) - 1) / norm_rows(W);
+      total = 2LL * n + bands;
+    } else {
+      band_rows = coadd_band_rows_for_budget(W, std::max(1, opt.band_rows), ctx.channels, tile_w, tile_h, budget());
+      bands = (ctx.out_height + band_rows - 1) / band_rows;
+      total = static_cast<long long>(n) + bands;
+    }
+    stats.bands = bands;
+  }
+
+  bool reproject_coadd(Outputs& out) {
+    const int W = ctx.out_width;
+    const int H = ctx.out_height;
+    const int C = ctx.channels;
+    const int rows = band_rows;
+    const int nb = bands;
+    const std::uint64_t unit = coadd_footprint(CoaddMethod::ReprojectCoadd, W, rows, C, tile_w, tile_h);
+    const int in_flight = fit(unit);
+    stats.peak_bytes_estimate = std::max(stats.peak_bytes_estimate, in_flight * unit);
+    std::vector<long long> covered(nb, 0);
+    return run_ordered(
+        nb, in_flight, opt.cancel,
+        [&](int b) {
+          const PixelRect band{0, b * rows, W, std::min(rows, H - b * rows)};
+          std::vector<double> acc(static_cast<std::size_t>(C + 2) * band.area(), 0.0);
+          const AccumView view{acc.data(), static_cast<std::size_t>(band.area()), static_cast<std::size_t>(W), 0,
+                               band.y0};
+          for (const PreparedTile& t : prepared) {
+            if (!t.used()) continue;
+            coadd_detail::accumulate_rect(ctx, t, coadd_detail::intersect(band, t.bbox), view);
+          }
+          covered[b] = finish_rows(view, band.y0, band.rows, W, H, C, out);
+        },
+        [&](int b) {
+          stats.covered_pixels += covered[b];
+          tick();
+        });
+  }
+
+  bool incremental(Outputs& out) {
+    const int W = ctx.out_width;
+    const int H = ctx.out_height;
+    const int C = ctx.channels;
+    const int rows = band_rows;
+    const int chunk_cols = incremental_chunk_cols(W, tile_w, tile_h);
+    const int nrows = norm_rows(W);
+    const int nb = bands;
+    stats.peak_bytes_estimate = std::max(
+        stats.peak_bytes_estimate, coadd_footprint(CoaddMethod::Incremental, W, rows, C, tile_w, tile_h));
+    const std::size_t plane = static_cast<std::size_t>(W) * H;
+    coadd_io::ScratchFile accum(ctx.scratch_dir, "accum", static_cast<std::uint64_t>(plane) * (C + 2) * sizeof(double));
+    const AccumView view{static_cast<double*>(accum.map()), plane, static_cast<std::size_t>(W), 0, 0};
+    for (const PreparedTile& t : prepared) {
+      if (t.used()) {
+        for (int y = t.bbox.y0; y < t.bbox.y0 + t.bbox.rows; y += rows) {
+          if (opt.cancel != nullptr && opt.cancel->requested()) return false;
+          for (int x = t.bbox.x0; x < t.bbox.x0 + t.bbox.cols; x += chunk_cols) {
+            const PixelRect r{x, y, std::min(chunk_cols, t.bbox.x0 + t.bbox.cols - x),
+                              std::min(rows, t.bbox.y0 + t.bbox.rows - y)};
+            coadd_detail::accumulate_rect(ctx, t, r, view);
+          }
+        }
+      }
+      tick();
+    }
+    std::vector<long long> covered(nb, 0);
+    return run_ordered(
+        nb, fit(norm_bytes_unit(W, C)), opt.cancel,
+        [&](int b) {
+          const int y0 = b * nrows;
+          covered[b] = finish_rows(view, y0, std::min(nrows, H - y0), W, H, C, out);
+        },
+        [&](int b) {
+          stats.covered_pixels += covered[b];
+          tick();
+        });
+  }
+
+  static std::uint64_t norm_bytes_unit(int W, int C) {
+    return static_cast<std::uint64_t>(norm_rows(W)) * W * (C + 2) * sizeof(float);
+  }
+};
+
+}  // namespace
+
+std::uint64_t coadd_footprint(CoaddMethod method, int out_width, int band_rows, int channels, int tile_width,
+                              int tile_height) {
+  out_width = std::max(0, out_width);
+  band_rows = std::max(1, band_rows);
+  const std::uint64_t prep = prep_bytes(tile_width, tile_height);
+  const std::uint64_t tile_rows = tile_rows_bytes(tile_width, tile_height, channels);
+  if (method == CoaddMethod::ReprojectCoadd)
+    return std::max(prep, band_bytes(out_width, band_rows, channels) + tile_rows);
+  const std::uint64_t chunk =
+      u64(static_cast<long long>(band_rows) * incremental_chunk_cols(out_width, tile_width, tile_height)) *
+          kPixelMapBytesPerPixel +
+      tile_rows;
+  const std::uint64_t norm =
+      u64(static_cast<long long>(norm_rows(out_width)) * out_width) * (channels + 2) * sizeof(float);
+  return std::max({prep, chunk, norm});
+}
+
+int coadd_band_rows_for_budget(int out_width, int band_rows, int channels, int tile_width, int tile_height,
+                               std::uint64_t budget) {
+  band_rows = std::max(1, band_rows);
+  if (budget == 0) return band_rows;
+  auto fits = [&](int r) {
+    return coadd_footprint(CoaddMethod::ReprojectCoadd, out_width, r, channels, tile_width, tile_height) <= budget;
+  };
+  if (fits(band_rows)) return band_rows;
+  int lo = 1;  // answer is lo when nothing fits
+  int hi = band_rows;
+  while (hi - lo > 1) {
+    const int mid = lo + (hi - lo) / 2;
+    (fits(mid) ? lo : hi) = mid;
+  }
+  return lo;
+}
+
+CoaddStats coadd_tiles(const std::vector<CoaddInput>& tiles, const Wcs& out_wcs, int out_width, int out_height,
+                       int channels, const CoaddOptions& options, const CoaddOutputs& outputs) {
+  if (out_width <= 0 || out_height <= 0)
+    throw std::invalid_argument("coadd_tiles: empty output grid " + std::to_string(out_width) + " x " +
+                                std::to_string(out_height));
+  if (channels < 1 || channels > 3)
+    throw std::invalid_argument("coadd_tiles: channels must be 1..3, got " + std::to_string(channels));
+  if (outputs.image.empty() || outputs.weight.empty() || outputs.coverage.empty())
+    throw std::invalid_argument("coadd_tiles: every output path must be set");
+  const auto t0 = std::chrono::steady_clock::now();
+
+  Run run(options);
+  run.workers = std::max(1, options.workers);
+  run.ctx.tiles = &tiles;
+  run.ctx.out_wcs = &out_wcs;
+  run.ctx.out_width = out_width;
+  run.ctx.out_height = out_height;
+  run.ctx.channels = channels;
+  run.ctx.options = &options;
+  run.ctx.scratch_dir = !options.scratch_dir.empty() ? options.scratch_dir : outputs.image.parent_path();
+  if (run.ctx.scratch_dir.empty()) run.ctx.scratch_dir = ".";
+  for (const CoaddInput& t : tiles) {
+    int w = t.width;
+    int h = t.height;
+    if ((w <= 0 || h <= 0) && t.weight > 0.0) {  // the plan did not say: the header does (cheap)
+      const FitsImageInfo info = read_fits_info(t.path.string());
+      w = info.width;
+      h = info.height;
+    }
+    run.tile_w = std::max(run.tile_w, w);
+    run.tile_h = std::max(run.tile_h, h);
+  }
+  const bool incremental = options.method == CoaddMethod::Incremental;
+  run.plan(incremental);
+
+  tbb::task_arena arena(run.workers);
+  arena.execute([&] {
+    if (!run.prepare()) {
+      run.stats.cancelled = true;
+      return;
+    }
+    Outputs out(outputs, out_width, out_height, channels);
+    const bool ok = incremental ? run.incremental(out) : run.reproject_coadd(out);
+    if (!ok) {
+      run.stats.cancelled = true;
+      return;
+    }
+    out.commit();
+  });
+  run.prepared.clear();  // removes the scratch planes
+  run.stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return run.stats;
+}
+
+}  // namespace zm

@@ -1,0 +1,181 @@
+#include "reproject/coadd_io.hpp"
+
+#include <fcntl.h>
+#include <fitsio.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "core/error.hpp"
+
+namespace zm::coadd_io {
+namespace {
+
+std::atomic<unsigned long> g_scratch_counter{0};
+
+[[noreturn]] void io_fail(const std::filesystem::path& path, const std::string& what) {
+  throw InputError(InputErrorKind::Io, path.string(), what + ": " + std::strerror(errno));
+}
+
+void pwrite_all(int fd, std::uint64_t offset, const void* data, std::size_t bytes, const std::filesystem::path& p) {
+  const char* src = static_cast<const char*>(data);
+  while (bytes > 0) {
+    const ssize_t n = ::pwrite(fd, src, bytes, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) io_fail(p, "write failed");
+    src += n;
+    offset += static_cast<std::uint64_t>(n);
+    bytes -= static_cast<std::size_t>(n);
+  }
+}
+
+void pread_all(int fd, std::uint64_t offset, void* data, std::size_t bytes, const std::filesystem::path& p) {
+  char* dst = static_cast<char*>(data);
+  while (bytes > 0) {
+    const ssize_t n = ::pread(fd, dst, bytes, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) io_fail(p, "read failed");
+    dst += n;
+    offset += static_cast<std::uint64_t>(n);
+    bytes -= static_cast<std::size_t>(n);
+  }
+}
+
+int create_sized(const std::filesystem::path& path, std::uint64_t bytes) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) io_fail(path, "cannot create");
+  if (::ftruncate(fd, static_cast<off_t>(bytes)) != 0) {
+    const int err = errno;
+    ::close(fd);
+    errno = err;
+    io_fail(path, "cannot size the file");
+  }
+  return fd;
+}
+
+struct FitsCloser {
+  void operator()(fitsfile* f) const noexcept {
+    int status = 0;
+    fits_close_file(f, &status);
+  }
+};
+
+[[noreturn]] void fits_fail(const std::filesystem::path& path, const std::string& what, int status) {
+  char text[FLEN_STATUS] = {};
+  fits_get_errstatus(status, text);
+  throw InputError(InputErrorKind::Io, path.string(), what + " (cfitsio status " + std::to_string(status) + ": " +
+                                                          text + ")");
+}
+
+// Moves to image extension `name`; false when there is none.
+bool move_to(fitsfile* f, const char* name, const std::filesystem::path& path) {
+  int status = 0;
+  char extname[FLEN_VALUE];
+  std::strncpy(extname, name, sizeof(extname) - 1);
+  extname[sizeof(extname) - 1] = '\0';
+  fits_movnam_hdu(f, IMAGE_HDU, extname, 0, &status);
+  if (status == BAD_HDU_NUM) {
+    fits_clear_errmsg();
+    return false;
+  }
+  if (status != 0) fits_fail(path, std::string("cannot open the ") + name + " extension", status);
+  return true;
+}
+
+void check_size(fitsfile* f, const char* name, int width, int height, const std::filesystem::path& path) {
+  int status = 0;
+  int naxis = 0;
+  long naxes[3] = {0, 0, 0};
+  fits_get_img_dim(f, &naxis, &status);
+  fits_get_img_size(f, 3, naxes, &status);
+  if (status != 0) fits_fail(path, std::string("cannot read the ") + name + " size", status);
+  const bool ok = (naxis == 2 || (naxis == 3 && naxes[2] == 1)) && naxes[0] == width && naxes[1] == height;
+  if (!ok)
+    throw InputError(InputErrorKind::BadDimensions, path.string(),
+                     std::string(name) + " extension is " + std::to_string(naxes[0]) + " x " +
+                         std::to_string(naxes[1]) + ", the image is " + std::to_string(width) + " x " +
+                         std::to_string(height));
+}
+
+}  // namespace
+
+RawOutput::RawOutput(const std::filesystem::path& path, std::uint64_t bytes) : out_(path) {
+  fd_ = create_sized(out_.temp_path(), bytes);
+}
+
+RawOutput::~RawOutput() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void RawOutput::pwrite(std::uint64_t offset, const void* data, std::size_t bytes) const {
+  pwrite_all(fd_, offset, data, bytes, out_.final_path());
+}
+
+void RawOutput::commit() {
+  const int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) io_fail(out_.final_path(), "close failed");
+  out_.commit();
+}
+
+ScratchFile::ScratchFile(const std::filesystem::path& dir, const std::string& tag, std::uint64_t bytes)
+    : bytes_(bytes) {
+  std::filesystem::create_directories(dir);
+  path_ = dir / (".zm_coadd_" + tag + "_" + std::to_string(::getpid()) + "_" +
+                 std::to_string(g_scratch_counter.fetch_add(1)) + ".bin");
+  fd_ = create_sized(path_, bytes);
+}
+
+ScratchFile::~ScratchFile() {
+  if (map_ != nullptr) ::munmap(map_, bytes_);
+  if (fd_ >= 0) ::close(fd_);
+  std::error_code ec;
+  std::filesystem::remove(path_, ec);
+}
+
+void ScratchFile::pwrite(std::uint64_t offset, const void* data, std::size_t bytes) const {
+  pwrite_all(fd_, offset, data, bytes, path_);
+}
+
+void ScratchFile::pread(std::uint64_t offset, void* data, std::size_t bytes) const {
+  pread_all(fd_, offset, data, bytes, path_);
+}
+
+void* ScratchFile::map() {
+  if (map_ != nullptr || bytes_ == 0) return map_;
+  void* p = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
+  if (p == MAP_FAILED) io_fail(path_, "cannot map the accumulator file");
+  map_ = p;
+  return map_;
+}
+
+TileExtensions read_tile_extensions(const std::filesystem::path& path, int width, int height) {
+  fitsfile* raw = nullptr;
+  int status = 0;
+  fits_open_diskfile(&raw, path.c_str(), READONLY, &status);
+  if (status != 0) fits_fail(path, "cannot open the tile", status);
+  std::unique_ptr<fitsfile, FitsCloser> f(raw);
+  const std::size_t n = static_cast<std::size_t>(width) * height;
+  TileExtensions ext;
+  if (move_to(f.get(), "ALPHA", path)) {
+    check_size(f.get(), "ALPHA", width, height, path);
+    std::vector<std::uint8_t> a(n);
+    fits_read_img(f.get(), TBYTE, 1, static_cast<LONGLONG>(n), nullptr, a.data(), nullptr, &status);
+    if (status != 0) fits_fail(path, "cannot read the ALPHA extension", status);
+    ext.alpha = std::move(a);
+  }
+  if (move_to(f.get(), "COVERAGE", path)) {
+    check_size(f.get(), "COVERAGE", width, height, path);
+    std::vector<float> c(n);
+    fits_read_img(f.get(), TFLOAT, 1, static_cast<LONGLONG>(n), nullptr, c.data(), nullptr, &status);
+    if (status != 0) fits_fail(path, "cannot read the COVERAGE extension", status);
+    ext.coverage = std::move(c);
+  }
+  return ext;
+}
+
+}  // namespace zm::coadd_io

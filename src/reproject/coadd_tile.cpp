@@ -1,0 +1,179 @@
+#include "reproject/coadd_tile.hpp"
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "core/error.hpp"
+#include "io/fits_reader.hpp"
+#include "reproject/feather.hpp"
+#include "reproject/kernels.hpp"
+#include "reproject/warp.hpp"
+
+namespace zm::coadd_detail {
+namespace {
+
+constexpr float kNaNf = std::numeric_limits<float>::quiet_NaN();
+
+// Data pixels where every channel is finite (the alpha of a tile written without an ALPHA extension).
+std::vector<std::uint8_t> finite_mask(const ImageF& img) {
+  std::vector<std::uint8_t> a(img.plane_size(), 1);
+  for (int c = 0; c < img.channels; ++c) {
+    const float* p = img.plane(c);
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (!std::isfinite(p[i])) a[i] = 0;
+  }
+  return a;
+}
+
+void check_tile_shape(const CoaddInput& in, const FitsImageInfo& info, int channels) {
+  const bool size_ok = (in.width <= 0 || in.width == info.width) && (in.height <= 0 || in.height == info.height);
+  if (!size_ok)
+    throw InputError(InputErrorKind::BadDimensions, in.path.string(),
+                     "tile is " + std::to_string(info.width) + " x " + std::to_string(info.height) +
+                         " but the plan says " + std::to_string(in.width) + " x " + std::to_string(in.height));
+  if (info.channels != channels)
+    throw InputError(InputErrorKind::BadDimensions, in.path.string(),
+                     "tile has " + std::to_string(info.channels) + " channel(s), the mosaic " +
+                         std::to_string(channels));
+}
+
+RowRange merge(const RowRange& a, const RowRange& b) {
+  if (a.empty()) return b;
+  if (b.empty()) return a;
+  return RowRange{std::min(a.begin, b.begin), std::max(a.end, b.end)};
+}
+
+}  // namespace
+
+PixelRect intersect(const PixelRect& a, const PixelRect& b) {
+  const int x0 = std::max(a.x0, b.x0);
+  const int y0 = std::max(a.y0, b.y0);
+  const int x1 = std::min(a.x0 + a.cols, b.x0 + b.cols);
+  const int y1 = std::min(a.y0 + a.rows, b.y0 + b.rows);
+  if (x1 <= x0 || y1 <= y0) return {};
+  return PixelRect{x0, y0, x1 - x0, y1 - y0};
+}
+
+PreparedTile prepare_tile(const CoaddContext& ctx, int index) {
+  const CoaddInput& in = (*ctx.tiles)[index];
+  const CoaddOptions& opt = *ctx.options;
+  PreparedTile t;
+  t.index = index;
+  if (!(in.weight > 0.0)) return t;
+  const FitsImageInfo info = read_fits_info(in.path.string());
+  check_tile_shape(in, info, ctx.channels);
+  t.width = info.width;
+  t.height = info.height;
+  t.channels = info.channels;
+  WcsPixelTransform in_to_out(in.wcs, *ctx.out_wcs);
+  t.bbox = output_bbox(in_to_out, t.width, t.height, ctx.out_width, ctx.out_height);
+  if (t.bbox.empty()) return t;
+
+  coadd_io::TileExtensions ext = coadd_io::read_tile_extensions(in.path, t.width, t.height);
+  if (!ext.alpha) {
+    FitsImageReader reader(in.path.string());
+    ext.alpha = finite_mask(reader.read_all(false));
+  }
+  const std::vector<float> w =
+      feather_weights(*ext.alpha, t.width, t.height, opt.feather_px, opt.alpha_weight_floor);
+  t.has_coverage = ext.coverage.has_value();
+  const std::uint64_t plane = static_cast<std::uint64_t>(t.width) * t.height * sizeof(float);
+  t.planes = std::make_unique<coadd_io::ScratchFile>(ctx.scratch_dir, "tile" + std::to_string(index),
+                                                     plane * (t.has_coverage ? 2 : 1));
+  t.planes->pwrite(0, w.data(), plane);
+  if (t.has_coverage) t.planes->pwrite(plane, ext.coverage->data(), plane);
+
+  WcsPixelTransform out_to_in(*ctx.out_wcs, in.wcs);
+  PixelMapOptions po;
+  po.tolerance_px = opt.map_tolerance_px;
+  t.grid = choose_map_grid(out_to_in, t.bbox, po);
+  return t;
+}
+
+void accumulate_rect(const CoaddContext& ctx, const PreparedTile& tile, const PixelRect& rect, const AccumView& acc) {
+  if (rect.empty() || !tile.used()) return;
+  const CoaddInput& in = (*ctx.tiles)[tile.index];
+  const Kernel kernel = ctx.options->kernel;
+  const int tw = tile.width;
+  const int th = tile.height;
+  const int C = tile.channels;
+
+  WcsPixelTransform out_to_in(*ctx.out_wcs, in.wcs);
+  const PixelMap map = compute_pixel_map(out_to_in, rect, tile.grid);
+  const RowRange data_rows = input_rows_needed(map, kernel, tw, th);
+  if (data_rows.empty()) return;
+  const RowRange need = merge(data_rows, input_rows_needed(map, Kernel::Bilinear, tw, th));
+  const int n = need.count();
+  const std::size_t band_px = static_cast<std::size_t>(n) * tw;
+
+  std::vector<float> data(band_px * C);
+  FitsImageReader reader(in.path.string());
+  reader.read_rows(need.begin, n, data);
+  std::vector<float> weight(band_px);
+  const std::uint64_t row_bytes = static_cast<std::uint64_t>(tw) * sizeof(float);
+  tile.planes->pread(need.begin * row_bytes, weight.data(), band_px * sizeof(float));
+  std::vector<float> coverage;
+  if (tile.has_coverage) {
+    coverage.resize(band_px);
+    tile.planes->pread((static_cast<std::uint64_t>(th) + need.begin) * row_bytes, coverage.data(),
+                       band_px * sizeof(float));
+  }
+  // No-data pixels hold whatever the writer filled in (0 or NaN); as NaN the kernels exclude them.
+  for (std::size_t i = 0; i < band_px; ++i)
+    if (!(weight[i] > 0.0f))
+      for (int c = 0; c < C; ++c) data[c * band_px + i] = kNaNf;
+
+  const PlaneBand dsrc{data.data(), C, tw, th, need.begin, n};
+  const PlaneBand wsrc{weight.data(), 1, tw, th, need.begin, n};
+  const PlaneBand csrc{coverage.data(), 1, tw, th, need.begin, n};
+  double gain[3];
+  double offset[3];
+  for (int c = 0; c < C; ++c) {
+    gain[c] = in.gain[c];
+    offset[c] = in.offset[c];
+  }
+  const double tile_weight = in.weight;
+  const int cols = rect.cols;
+
+  tbb::parallel_for(tbb::blocked_range<int>(0, rect.rows), [&](const tbb::blocked_range<int>& range) {
+    std::vector<float> vals(static_cast<std::size_t>(C) * cols);
+    std::vector<float> wrow(cols);
+    std::vector<float> crow(cols);
+    float* outs[3];
+    for (int c = 0; c < C; ++c) outs[c] = vals.data() + static_cast<std::size_t>(c) * cols;
+    float* wout = wrow.data();
+    float* cout = crow.data();
+    for (int r = range.begin(); r < range.end(); ++r) {
+      const double* mx = map.x_row(r);
+      const double* my = map.y_row(r);
+      resample_row(dsrc, mx, my, cols, kernel, outs);
+      resample_row(wsrc, mx, my, cols, Kernel::Bilinear, &wout);
+      if (tile.has_coverage) resample_row(csrc, mx, my, cols, Kernel::Nearest, &cout);
+      const std::size_t base =
+          static_cast<std::size_t>(rect.y0 + r - acc.y0) * acc.row_stride + static_cast<std::size_t>(rect.x0 - acc.x0);
+      double* sum = acc.base + base;
+      double* wsum = sum + static_cast<std::size_t>(C) * acc.plane;
+      double* csum = wsum + acc.plane;
+      for (int x = 0; x < cols; ++x) {
+        const float w = wrow[x];
+        if (!(w > 0.0f)) continue;
+        bool ok = true;
+        for (int c = 0; c < C && ok; ++c) ok = std::isfinite(outs[c][x]);
+        if (!ok) continue;
+        const double W = static_cast<double>(w) * tile_weight;
+        for (int c = 0; c < C; ++c)
+          sum[c * acc.plane + x] += W * (gain[c] * static_cast<double>(outs[c][x]) + offset[c]);
+        wsum[x] += W;
+        const double cv = tile.has_coverage ? static_cast<double>(crow[x]) : 1.0;
+        if (std::isfinite(cv)) csum[x] += cv;
+      }
+    }
+  });
+}
+
+}  // namespace zm::coadd_detail
