@@ -10,6 +10,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # plate solving of frames without WCS (issue 7): solve-field + Tycho-2 indexes for a 0.7 x 1.3 deg field (~78 MB)
   astrometry.net astrometry-data-tycho2-08-littleendian astrometry-data-tycho2-09-littleendian
+  # reference for the Phase 5 benchmark (bench/bench_coadd_swarp.cpp)
+  swarp
 )
 
 missing=()
