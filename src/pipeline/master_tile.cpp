@@ -39,19 +39,37 @@ std::vector<Star> green_stars(const ImageF& rgb) {
   return detect_stars(rgb.plane(plane), rgb.width, rgb.height, p);
 }
 
-// Values of `img` (all channels) at the reference sample grid mapped through ref -> frame.
+// Values of `img` (all channels) at the reference sample grid mapped through ref -> frame, each the mean of the
+// kSampleBox x kSampleBox pixels around the mapped point. Not an interpolation: the reference maps onto its own
+// pixel centres, so a kernel would smooth every other frame's noise (up to 2x for bilinear at half-pixel shifts)
+// but not the reference's. Nor single pixels: after debayering the noise depends on the CFA site (native samples
+// vs interpolated ones), and the reference's regular grid would always hit the same site. An even box covers every
+// site of the 2x2 CFA cell equally, whatever the shift, so the percentile spreads of linear_fit and the MADs of
+// noise_variance compare like with like across frames; averaging also makes the spreads reflect the sky's signal
+// more than its noise.
+constexpr int kSampleBox = 4;
+
 FrameSamples sample_frame(const ImageF& img, const Affine2D& ref_to_frame, int ref_w, int ref_h) {
-  std::vector<double> xs, ys;
+  std::vector<Point2> pts;
   for (int y = kSampleStep / 2; y < ref_h; y += kSampleStep)
-    for (int x = kSampleStep / 2; x < ref_w; x += kSampleStep) {
-      const Point2 p = ref_to_frame.apply({double(x), double(y)});
-      xs.push_back(p.x);
-      ys.push_back(p.y);
+    for (int x = kSampleStep / 2; x < ref_w; x += kSampleStep) pts.push_back(ref_to_frame.apply({double(x), double(y)}));
+  FrameSamples s(img.channels, pts.size());
+  constexpr float kInvArea = 1.0f / (kSampleBox * kSampleBox);
+  for (std::size_t i = 0; i < pts.size(); ++i) {
+    const int x0 = static_cast<int>(std::floor(pts[i].x)) - (kSampleBox / 2 - 1);
+    const int y0 = static_cast<int>(std::floor(pts[i].y)) - (kSampleBox / 2 - 1);
+    const bool inside = std::isfinite(pts[i].x) && std::isfinite(pts[i].y) && x0 >= 0 && y0 >= 0 &&
+                        x0 + kSampleBox <= img.width && y0 + kSampleBox <= img.height;
+    for (int c = 0; c < img.channels; ++c) {
+      float sum = 0.0f;
+      if (inside)
+        for (int dy = 0; dy < kSampleBox; ++dy) {
+          const float* row = img.plane(c) + static_cast<std::size_t>(y0 + dy) * img.width + x0;
+          for (int dx = 0; dx < kSampleBox; ++dx) sum += row[dx];
+        }
+      s.channel(c)[i] = inside ? sum * kInvArea : std::numeric_limits<float>::quiet_NaN();  // NaN pixels stay NaN
     }
-  FrameSamples s(img.channels, xs.size());
-  for (int c = 0; c < img.channels; ++c)
-    resample_row(img.plane(c), img.width, img.height, xs.data(), ys.data(), static_cast<int>(xs.size()),
-                 Kernel::Bilinear, s.channel(c).data());
+  }
   return s;
 }
 
