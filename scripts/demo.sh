@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The demo: simulate the embedded default dataset, then run the pipeline (every phase that exists) on it.
+# The demo: simulate the embedded default dataset, then run the whole pipeline (Phases 1-7) on it.
 set -euo pipefail
 BUILD_DIR=${1:-build}
 DEMO_DIR=${2:-demo}
@@ -15,9 +15,17 @@ fi
 "$ZM" run --input "$DATA/lights" --output "$OUT" --events "$OUT/events.jsonl"
 echo
 echo "demo dataset : $(cd "$DATA" && pwd)/lights  ($(ls "$DATA"/lights/*.fit | wc -l) frames; ground truth in $(cd "$DATA" && pwd)/truth.fits)"
-echo "master tiles : $(ls "$(cd "$OUT" && pwd)"/zemosaic_master_tiles/*.fits | tr '\n' ' ')"
-echo "stack plan   : $(cd "$OUT" && pwd)/zemosaic_stack_plan.csv"
-echo "events       : $(cd "$OUT" && pwd)/events.jsonl"
+ABS_OUT=$(cd "$OUT" && pwd)
+echo "mosaic       : $(ls "$ABS_OUT"/*_science.fits)"
+echo "aesthetic    : $(ls "$ABS_OUT"/*_aesthetic.fits)"
+echo "coverage     : $(ls "$ABS_OUT"/*_coverage.fits)"
+echo "preview      : $(ls "$ABS_OUT"/*_preview.png)"
+echo "master tiles : $(ls "$ABS_OUT"/zemosaic_master_tiles/*.fits | tr '\n' ' ')"
+echo "photometry   : $ABS_OUT/zemosaic_photometry.json"
+echo "stack plan   : $ABS_OUT/zemosaic_stack_plan.csv"
+echo "events       : $ABS_OUT/events.jsonl"
 echo
-echo "Your own Seestar folder: $ZM run --input /path/to/lights --output /path/to/result"
-echo "(frames need a WCS in their header for now; plate solving is the next step)"
+echo "Your own Seestar folder (raw subs without WCS are plate-solved: one solve-field run per pointing group,"
+echo "the other frames by star matching; needs the astrometry.net packages that 'make demo' installed):"
+echo "  $ZM run --input /path/to/seestar/lights --output /path/to/result --events /path/to/result/events.jsonl"
+echo "Real Seestar example shipped with the test data: $ZM run --input ../shared/data/real/seestar_m94 --output demo/m94"

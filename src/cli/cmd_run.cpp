@@ -73,6 +73,11 @@ int execute(const RunArgs& a) {
                  {"inputs_set_aside", out.inputs_set_aside},
                  {"groups", out.groups},
                  {"master_tiles", out.master_tiles},
+                 {"science", out.science},
+                 {"aesthetic", out.aesthetic},
+                 {"coverage", out.coverage},
+                 {"preview", out.preview},
+                 {"reused_complete_run", out.reused_complete_run},
                  {"output", fs::absolute(ctx.output_dir).string()}});
     progress.finish();
   } catch (const RunCancelled& e) {

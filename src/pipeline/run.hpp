@@ -9,14 +9,21 @@
 namespace zm {
 
 struct RunOutcome {
+  int frames_found = 0;
   int frames_used = 0;
   int inputs_set_aside = 0;
   int groups = 0;
   std::vector<std::string> master_tiles;  // paths
+  std::string science;                    // final outputs (empty when the run stopped before Phase 6)
+  std::string aesthetic;
+  std::string coverage;
+  std::string preview;
+  bool reused_complete_run = false;       // an earlier identical run had finished: nothing was recomputed
 };
 
-// Runs Phases 1..3 (and the later phases as they exist). Throws PipelineError / RunCancelled / InputError;
-// the caller turns them into PROCESS_ERROR and an exit code.
+// Runs Phases 1..7. Throws PipelineError / RunCancelled / InputError; the caller turns them into PROCESS_ERROR
+// and an exit code. With resume = auto, every completed artifact of an earlier run on the same inputs and
+// settings is reused; with resume = off the caches are cleared first.
 RunOutcome run_pipeline(RunContext& ctx);
 
 }  // namespace zm

@@ -1,0 +1,75 @@
+// Phase 4.5 (ZeMosaic Phase 5 "intertile photometric match"): per-tile gain and offset, per channel, that bring
+// every master tile onto one anchor tile's photometric scale, from robust fits on the tiles' overlaps.
+//
+// Algorithm:
+// 1. Overlap graph on the previews: for each pair whose footprints can meet, tile j's preview is reprojected onto
+//    tile i's preview grid (pixel map + bilinear warp); the overlap is the number of pixels valid in both, over
+//    the smaller tile's valid pixels. Pairs with overlap >= overlap_min and >= min_samples samples are edges.
+// 2. Per pair and channel, tile_j ~ a tile_i + b by robust_line_fit over ALL valid overlap samples (stars and
+//    nebulae give the slope its leverage; the sky alone would only pin the offset). With symmetric_fit the slope
+//    is sqrt(a_ij / a_ji), a_ji fitted the other way round (tile i's preview onto j's grid): resampling and noise
+//    bias a one-way slope towards zero (errors in the regressor, interpolation blurring stars in one tile only),
+//    and the geometric mean of the two directions cancels that bias to first order.
+// 3. Pruning to each tile's prune_k strongest neighbours (by samples) plus a maximum spanning forest, so
+//    connectivity is never lost.
+// 4. Global solve per channel with the anchor fixed at (1, 0), every pair once, rows weighted by sqrt(samples):
+//    log g_i - log g_j = log a (corrected_i = corrected_j where tile_j = a tile_i + b), then, with the gains
+//    clamped to [gain_min, gain_max], offsets from o_i - o_j = g_j mean_j - g_i mean_i (both corrected tiles at
+//    the same level over the pair's kept samples), clamped to |o| <= offset_limit. Dense normal equations, LDLT.
+// 5. Tiles not connected to the anchor keep (1, 0) and connected = false.
+// Pairs are processed in parallel (tbb); each pair's result depends only on its own inputs and the solve is
+// serial in a fixed order, so the output is bit-identical for any thread count.
+#pragma once
+
+#include <array>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "photometry/tile_preview.hpp"
+
+namespace zm {
+
+struct HarmonizeOptions {
+  double overlap_min = 0.05;  // intersection / smaller tile, on the preview grids
+  int prune_k = 8;            // keep each tile's top-K neighbours (graph kept connected)
+  double clip_sigma = 2.5;
+  int min_samples = 64;
+  double gain_min = 0.5, gain_max = 2.0;  // clamps against runaway solutions
+  double offset_limit = 1e30;             // |offset| clamp, in data units
+  int anchor = -1;  // tile index fixed at gain 1 offset 0; -1 = best connected x weight
+  bool symmetric_fit = true;  // slope from both reprojection directions (see the file comment)
+};
+
+// robust RMS (see robust_rms) of r = tile_j - (a tile_i + b) over the pair's overlap samples: "before" with
+// the pair's own fit, "after" with the (a, b) the global solution implies: a = g_i / g_j, b = (o_i - o_j) / g_j.
+struct PairFit {
+  int i = 0, j = 0, channel = 0;  // tile indices into the input vector
+  double a = 1, b = 0;
+  int samples = 0;   // kept by the clipped fit
+  double overlap = 0;
+  double residual_before = 0, residual_after = 0;
+};
+
+struct TileCorrection {
+  int id = 0;
+  std::array<double, 3> gain{1, 1, 1};
+  std::array<double, 3> offset{0, 0, 0};
+  bool anchor = false;
+  bool connected = true;
+};
+
+struct HarmonizeResult {
+  std::vector<TileCorrection> tiles;  // same order as the input
+  std::vector<PairFit> pairs;         // the pairs used by the solve, per channel
+  int anchor = -1;                    // tile index
+};
+
+// corrected_k = gain_k * tile_k + offset_k brings every tile onto the anchor's photometric scale, per channel.
+// Throws std::invalid_argument when the previews' channel counts differ or lie outside 1..3, or the anchor
+// index is out of range.
+HarmonizeResult harmonize_tiles(const std::vector<TilePreview>& tiles, const HarmonizeOptions& options = {});
+
+nlohmann::json to_json(const HarmonizeResult& result);
+
+}  // namespace zm
