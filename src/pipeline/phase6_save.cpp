@@ -43,25 +43,24 @@ void add_config_history(FitsHeader& h, const Config& cfg) {
   }
 }
 
-FitsHeader science_header(const RunContext& ctx, const std::vector<TileInfo>& tiles, const OutputGrid& grid,
-                          const RunTotals& totals, std::string_view role) {
+void widen_dates(MosaicSummary& s, const std::string& beg, const std::string& end) {
+  if (!beg.empty() && (s.date_beg.empty() || beg < s.date_beg)) s.date_beg = beg;
+  if (!end.empty() && (s.date_end.empty() || end > s.date_end)) s.date_end = end;
+}
+
+FitsHeader science_header(const RunContext& ctx, const MosaicSummary& s, const OutputGrid& grid,
+                          std::string_view role) {
   FitsHeader h;
   grid.wcs.write_to_header(h);
-  double exposure = 0;
-  std::string beg, end;
-  for (const auto& t : tiles) {
-    exposure += t.exposure_s;
-    if (!t.date_beg.empty() && (beg.empty() || t.date_beg < beg)) beg = t.date_beg;
-    if (!t.date_end.empty() && (end.empty() || t.date_end > end)) end = t.date_end;
-  }
   h.set("SOFTWARE", std::string("zemosaic-cpp ") + ZM_VERSION);
   h.set("ZMROLE", std::string(role), "SCI = science data, AESTH = hole-filled for display");
-  h.set("NMASTILE", static_cast<long long>(tiles.size()), "master tiles assembled");
-  h.set("NRAWINIT", static_cast<long long>(totals.frames_found), "input files found");
-  h.set("NRAWPROC", static_cast<long long>(totals.frames_used), "frames stacked into the mosaic");
-  h.set("EXPTOTAL", exposure, "total exposure of the stacked frames (s)");
-  if (!beg.empty()) h.set("DATE-BEG", beg);
-  if (!end.empty()) h.set("DATE-END", end);
+  h.set("ZMROUTE", s.route, "classic | mosaic_first | sds");
+  h.set("NMASTILE", static_cast<long long>(s.master_tiles), "master tiles assembled");
+  h.set("NRAWINIT", static_cast<long long>(s.frames_found), "input files found");
+  h.set("NRAWPROC", static_cast<long long>(s.frames_used), "frames stacked into the mosaic");
+  h.set("EXPTOTAL", s.exposure_s, "total exposure of the stacked frames (s)");
+  if (!s.date_beg.empty()) h.set("DATE-BEG", s.date_beg);
+  if (!s.date_end.empty()) h.set("DATE-END", s.date_end);
   h.set("ZMASMBMTH", ctx.config.get_string("final_assembly_method"));
   h.set("ALPHAEXT", 1LL, "ALPHA extension: 255 = data, 0 = no data");
   add_config_history(h, ctx.config);
@@ -218,6 +217,30 @@ bool outputs_reusable(const fs::path& manifest, const std::string& key, const Sa
 
 }  // namespace
 
+MosaicSummary summarize_tiles(const std::vector<TileInfo>& tiles, int frames_found, int frames_used) {
+  MosaicSummary s;
+  s.master_tiles = static_cast<int>(tiles.size());
+  s.frames_found = frames_found;
+  s.frames_used = frames_used;
+  for (const auto& t : tiles) {
+    s.exposure_s += t.exposure_s;
+    widen_dates(s, t.date_beg, t.date_end);
+  }
+  return s;
+}
+
+MosaicSummary summarize_frames(const std::vector<FrameRecord>& frames, int frames_found, std::string route) {
+  MosaicSummary s;
+  s.route = std::move(route);
+  s.frames_found = frames_found;
+  s.frames_used = static_cast<int>(frames.size());
+  for (const auto& f : frames) {
+    s.exposure_s += f.exptime_s;
+    widen_dates(s, f.date_obs, f.date_obs);
+  }
+  return s;
+}
+
 std::string output_stem(const Config& config, int tiles, int frames) {
   const std::string name = config.get_string("output_basename");
   return name.empty() ? "zemosaic_MT" + std::to_string(tiles) + "_R" + std::to_string(frames) : name;
@@ -230,19 +253,19 @@ std::vector<std::string_view> phase6_config_keys() {
           "preview_png_max_dim"};
 }
 
-SavedOutputs run_phase6(const RunContext& ctx, const std::vector<TileInfo>& tiles, const OutputGrid& grid,
-                        const MosaicArtifacts& mosaic, const RunTotals& totals) {
+SavedOutputs run_phase6(const RunContext& ctx, const MosaicSummary& summary, const OutputGrid& grid,
+                        const MosaicArtifacts& mosaic) {
   PhaseScope scope(*ctx.progress, "6", "Save");
   const Config& cfg = ctx.config;
   EventStream& events = ctx.events();
-  const std::string stem = output_stem(cfg, static_cast<int>(tiles.size()), totals.frames_used);
+  const std::string stem = output_stem(cfg, summary.master_tiles, summary.frames_used);
   SavedOutputs out;
   out.science = ctx.output_dir / (stem + cfg.get_string("scientific_fits_suffix") + ".fits");
   if (cfg.get_bool("export_aesthetic_fits"))
     out.aesthetic = ctx.output_dir / (stem + cfg.get_string("aesthetic_fits_suffix") + ".fits");
   out.coverage = ctx.output_dir / (stem + "_coverage.fits");
   out.preview = ctx.output_dir / (stem + "_preview.png");
-  const std::string key = hash_hex(mosaic.key + cfg.hash_of(phase6_config_keys()) + stem);
+  const std::string key = hash_hex(mosaic.key + cfg.hash_of(phase6_config_keys()) + stem + summary.route);
   const fs::path manifest = ctx.cache_dir / "phase6_manifest.json";
   if (cfg.get_string("resume") != "off" && outputs_reusable(manifest, key, out)) {
     events.info(pipeline_keys::kResumeReused, {{"phase", "6"}, {"reused", 1}, {"total", 1}});
@@ -260,10 +283,10 @@ SavedOutputs run_phase6(const RunContext& ctx, const std::vector<TileInfo>& tile
   const MosaicOverview ov =
       build_overview(mosaic, static_cast<int>(cfg.get_int("preview_png_max_dim")), band_rows_for(mosaic));
   counter.advance();
-  write_mosaic_fits(out.science, mosaic, science_header(ctx, tiles, grid, totals, "SCI"), nullptr, ctx.cancel);
+  write_mosaic_fits(out.science, mosaic, science_header(ctx, summary, grid, "SCI"), nullptr, ctx.cancel);
   written("science", out.science);
   if (!out.aesthetic.empty()) {
-    FitsHeader h = science_header(ctx, tiles, grid, totals, "AESTH");
+    FitsHeader h = science_header(ctx, summary, grid, "AESTH");
     const bool fill = cfg.get_bool("aesthetic_hole_fill_enabled");
     const double radius = cfg.get_double("aesthetic_hole_fill_radius_px");
     h.set("ZMHFILL", fill, "holes near data filled from a smoothed mosaic");

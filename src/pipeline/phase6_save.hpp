@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pipeline/frame_record.hpp"
 #include "pipeline/phase5_assembly.hpp"
 #include "pipeline/run_context.hpp"
 #include "pipeline/tile_set.hpp"
@@ -12,10 +13,19 @@
 
 namespace zm {
 
-struct RunTotals {
-  int frames_found = 0;  // input FITS files scanned
-  int frames_used = 0;   // frames that went into master tiles
+// Where the mosaic came from, for the output headers and file names.
+struct MosaicSummary {
+  std::string route = "classic";  // classic | mosaic_first | sds
+  int master_tiles = 0;           // tiles (classic) or mega-tiles (sds); 0 for mosaic_first
+  int frames_found = 0;           // input FITS files scanned
+  int frames_used = 0;            // frames stacked into the mosaic
+  double exposure_s = 0.0;
+  std::string date_beg;
+  std::string date_end;
 };
+
+MosaicSummary summarize_tiles(const std::vector<TileInfo>& tiles, int frames_found, int frames_used);
+MosaicSummary summarize_frames(const std::vector<FrameRecord>& frames, int frames_found, std::string route);
 
 struct SavedOutputs {
   std::filesystem::path science;
@@ -27,8 +37,8 @@ struct SavedOutputs {
 
 // Every file is written atomically (temp + rename); OUTPUT_WRITTEN per file. Outputs of an earlier run with the
 // same mosaic and settings are kept (RESUME_REUSED).
-SavedOutputs run_phase6(const RunContext& ctx, const std::vector<TileInfo>& tiles, const OutputGrid& grid,
-                        const MosaicArtifacts& mosaic, const RunTotals& totals);
+SavedOutputs run_phase6(const RunContext& ctx, const MosaicSummary& summary, const OutputGrid& grid,
+                        const MosaicArtifacts& mosaic);
 
 // <output_basename or zemosaic_MT<tiles>_R<frames>>.
 std::string output_stem(const Config& config, int tiles, int frames);

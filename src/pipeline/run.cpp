@@ -129,7 +129,7 @@ RunOutcome run_pipeline(RunContext& ctx) {
   check(ctx);
   const MosaicArtifacts mosaic = run_phase5(ctx, tiles, corrections, grid);
   check(ctx);
-  const SavedOutputs saved = run_phase6(ctx, tiles, grid, mosaic, {out.frames_found, out.frames_used});
+  const SavedOutputs saved = run_phase6(ctx, summarize_tiles(tiles, out.frames_found, out.frames_used), grid, mosaic);
   out.science = saved.science.string();
   out.aesthetic = saved.aesthetic.string();
   out.coverage = saved.coverage.string();
