@@ -221,6 +221,7 @@ struct Run {
                               std::min(rows, t.bbox.y0 + t.bbox.rows - y)};
             coadd_detail::accumulate_rect(ctx, t, r, view);
           }
+          release_rows(accum, plane, C, W, y, std::min(rows, t.bbox.y0 + t.bbox.rows - y));
         }
       }
       tick();
@@ -231,11 +232,20 @@ struct Run {
         [&](int b) {
           const int y0 = b * nrows;
           covered[b] = finish_rows(view, y0, std::min(nrows, H - y0), W, H, C, out);
+          release_rows(accum, plane, C, W, y0, std::min(nrows, H - y0));
         },
         [&](int b) {
           stats.covered_pixels += covered[b];
           tick();
         });
+  }
+
+  // The accumulator file is the incremental method's memory: what a step has touched goes back to the page cache
+  // (kept, reclaimable) so the process holds one band of rows at a time, not the whole canvas.
+  static void release_rows(const coadd_io::ScratchFile& accum, std::size_t plane, int C, int W, int y0, int rows) {
+    const std::uint64_t row = static_cast<std::uint64_t>(W) * sizeof(double);
+    for (int k = 0; k < C + 2; ++k)
+      accum.release((static_cast<std::uint64_t>(k) * plane * sizeof(double)) + y0 * row, rows * row);
   }
 
   static std::uint64_t norm_bytes_unit(int W, int C) {

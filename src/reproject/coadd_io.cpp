@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -151,6 +152,14 @@ void* ScratchFile::map() {
   if (p == MAP_FAILED) io_fail(path_, "cannot map the accumulator file");
   map_ = p;
   return map_;
+}
+
+void ScratchFile::release(std::uint64_t offset, std::uint64_t bytes) const {
+  if (map_ == nullptr || bytes == 0 || offset >= bytes_) return;
+  const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  const std::uint64_t begin = offset / page * page;
+  const std::uint64_t end = std::min(bytes_, offset + bytes);
+  ::madvise(static_cast<char*>(map_) + begin, end - begin, MADV_DONTNEED);
 }
 
 TileExtensions read_tile_extensions(const std::filesystem::path& path, int width, int height) {

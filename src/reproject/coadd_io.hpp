@@ -42,6 +42,9 @@ class ScratchFile {
   void pread(std::uint64_t offset, void* data, std::size_t bytes) const;
   // Maps the whole file read-write (MAP_SHARED); the mapping lives until destruction.
   void* map();
+  // Drops the mapped pages of [offset, offset + bytes) (widened to whole pages) from this process: with MAP_SHARED
+  // their contents stay in the file / page cache and come back on the next access, but they stop counting in RSS.
+  void release(std::uint64_t offset, std::uint64_t bytes) const;
 
  private:
   std::filesystem::path path_;
