@@ -1,6 +1,7 @@
 #include "pipeline/mosaic_overview.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 
@@ -131,27 +132,43 @@ double percentile(std::vector<float> v, double p) {
 std::vector<std::uint8_t> stretch_rgba(const ImageF& ov, double p_low, double p_high, double asinh_a) {
   const std::size_t n = static_cast<std::size_t>(ov.width) * ov.height;
   std::vector<std::uint8_t> out(n * 4, 0);
-  const double norm = asinh_a > 0 ? std::asinh(asinh_a) : 1.0;
+  std::vector<bool> valid(n, true);
+  for (int c = 0; c < ov.channels; ++c)
+    for (std::size_t i = 0; i < n; ++i) valid[i] = valid[i] && std::isfinite(ov.data[static_cast<std::size_t>(c) * n + i]);
+  // Black point per channel just below the sky (neutral background whatever its colour), one white point for all
+  // channels so star and nebula colours keep their ratios.
+  std::array<double, 3> lo{};
   for (int k = 0; k < 3; ++k) {
-    const int c = std::min(k, ov.channels - 1);
-    const float* p = ov.data.data() + static_cast<std::size_t>(c) * n;
-    std::vector<float> valid;
-    valid.reserve(n);
+    const float* p = ov.data.data() + static_cast<std::size_t>(std::min(k, ov.channels - 1)) * n;
+    std::vector<float> v;
+    v.reserve(n);
     for (std::size_t i = 0; i < n; ++i)
-      if (std::isfinite(p[i])) valid.push_back(p[i]);
-    const double lo = percentile(valid, p_low);
-    const double hi = std::max(lo + 1e-12, percentile(valid, p_high));
-    for (std::size_t i = 0; i < n; ++i) {
-      if (!std::isfinite(p[i])) continue;
-      const double v = std::clamp((p[i] - lo) / (hi - lo), 0.0, 1.0);
-      const double s = asinh_a > 0 ? std::asinh(asinh_a * v) / norm : v;
-      out[i * 4 + k] = static_cast<std::uint8_t>(std::lround(255.0 * s));
-    }
+      if (valid[i]) v.push_back(p[i]);
+    const double med = percentile(v, 50.0);
+    std::vector<float> dev(v.size());
+    for (std::size_t i = 0; i < v.size(); ++i) dev[i] = static_cast<float>(std::abs(v[i] - med));
+    const double sigma = 1.4826 * percentile(dev, 50.0);
+    lo[k] = std::max(percentile(std::move(v), p_low), med - 1.25 * sigma);
   }
+  std::vector<float> peak;
+  peak.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
-    bool ok = true;
-    for (int c = 0; c < ov.channels; ++c) ok = ok && std::isfinite(ov.data[static_cast<std::size_t>(c) * n + i]);
-    out[i * 4 + 3] = ok ? 255 : 0;
+    if (!valid[i]) continue;
+    double m = 0;
+    for (int k = 0; k < 3; ++k) m = std::max(m, ov.data[static_cast<std::size_t>(std::min(k, ov.channels - 1)) * n + i] - lo[k]);
+    peak.push_back(static_cast<float>(m));
+  }
+  const double white = std::max(1e-12, percentile(std::move(peak), p_high));
+  const double norm = asinh_a > 0 ? std::asinh(asinh_a) : 1.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!valid[i]) continue;
+    for (int k = 0; k < 3; ++k) {
+      const float x = ov.data[static_cast<std::size_t>(std::min(k, ov.channels - 1)) * n + i];
+      const double v = std::clamp((x - lo[k]) / white, 0.0, 1.0);
+      const double st = asinh_a > 0 ? std::asinh(asinh_a * v) / norm : v;
+      out[i * 4 + k] = static_cast<std::uint8_t>(std::lround(255.0 * st));
+    }
+    out[i * 4 + 3] = 255;
   }
   return out;
 }

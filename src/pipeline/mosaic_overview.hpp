@@ -26,8 +26,10 @@ ImageF smooth_fill(const ImageF& image, double sigma);
 // channels are all finite; 0 on valid pixels, a large value where the image has no valid pixel at all.
 std::vector<float> distance_to_valid(const ImageF& image);
 
-// 8-bit RGBA preview: per-channel percentile black/white points, then asinh(a v) / asinh(a); alpha 0 where the
-// overview has no data. Mono overviews give grey.
+// 8-bit RGBA preview: per channel, black point = max(p_low percentile, median - 1.25 sigma) (a dark, neutral sky); one white
+// point for all channels = p_high percentile of the largest channel above its black point (colours keep their
+// ratios); then asinh(a v) / asinh(a). Alpha 0 where the overview has no data (the colour there is 0). Mono
+// overviews give grey.
 std::vector<std::uint8_t> stretch_rgba(const ImageF& overview, double p_low, double p_high, double asinh_a);
 
 }  // namespace zm

@@ -1,7 +1,9 @@
 // The low-resolution overview of the mosaic (preview PNG and aesthetic hole-fill source) against analytic answers.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
+#include <vector>
 #include <limits>
 
 #include "pipeline/frame_cache.hpp"
@@ -66,6 +68,25 @@ TEST(MosaicOverview, DistanceToValidIsNearEuclidean) {
     }
 }
 
+TEST(MosaicOverview, StretchNeutralisesTheSky) {
+  // A sky that is redder than it is blue, with noise: after the stretch its median is the same grey in R, G, B.
+  ImageF im(3, 200, 100);
+  std::uint32_t seed = 1;
+  for (std::size_t i = 0; i < im.plane_size(); ++i)
+    for (int c = 0; c < 3; ++c) {
+      seed = seed * 1664525u + 1013904223u;
+      im.data[c * im.plane_size() + i] = static_cast<float>((c == 0 ? 900 : c == 1 ? 700 : 500) + (seed >> 24) / 8.0);
+    }
+  im.at(0, 50, 50) = im.at(1, 50, 50) = im.at(2, 50, 50) = 5000.0f;  // a white star
+  const auto rgba = stretch_rgba(im, 1.0, 99.9, 12.0);
+  std::array<std::vector<int>, 3> ch;
+  for (std::size_t i = 0; i < im.plane_size(); ++i)
+    for (int c = 0; c < 3; ++c) ch[c].push_back(rgba[i * 4 + c]);
+  for (auto& v : ch) std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  EXPECT_NEAR(ch[0][ch[0].size() / 2], ch[2][ch[2].size() / 2], 6);
+  EXPECT_LT(ch[1][ch[1].size() / 2], 200);  // the sky is not pushed to white
+}
+
 TEST(MosaicOverview, StretchMapsPercentilesAndAlpha) {
   ImageF im(3, 100, 1);
   for (int x = 0; x < 100; ++x)
@@ -75,11 +96,14 @@ TEST(MosaicOverview, StretchMapsPercentilesAndAlpha) {
   EXPECT_EQ(rgba[0], 0);
   EXPECT_EQ(rgba[99 * 4 + 2], 255);
   EXPECT_EQ(rgba[50 * 4 + 3], 0);     // a channel is missing: transparent
+  EXPECT_EQ(rgba[50 * 4 + 0], 0);
   EXPECT_EQ(rgba[49 * 4 + 3], 255);
-  EXPECT_NEAR(rgba[25 * 4 + 0], std::lround(255 * 25.0 / 99.0), 1);
+  // One white point for all channels: the largest channel (blue, 3x) at its maximum.
+  EXPECT_NEAR(rgba[25 * 4 + 0], std::lround(255 * 25.0 / 297.0), 1);
+  EXPECT_NEAR(rgba[25 * 4 + 2], std::lround(255 * 75.0 / 297.0), 1);
   const auto curved = stretch_rgba(im, 0.0, 100.0, 12.0);
   EXPECT_GT(curved[25 * 4 + 0], rgba[25 * 4 + 0]);  // asinh lifts the faint end
-  EXPECT_EQ(curved[99 * 4 + 0], 255);
+  EXPECT_EQ(curved[99 * 4 + 2], 255);
 }
 
 }  // namespace
