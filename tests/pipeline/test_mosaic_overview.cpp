@@ -88,21 +88,22 @@ TEST(MosaicOverview, StretchNeutralisesTheSky) {
 }
 
 TEST(MosaicOverview, StretchMapsPercentilesAndAlpha) {
+  // A flat black sky (x < 60) and a ramp of sources 1..40 ADU times (c + 1): black points 0, one white point 120.
   ImageF im(3, 100, 1);
   for (int x = 0; x < 100; ++x)
-    for (int c = 0; c < 3; ++c) im.at(c, 0, x) = static_cast<float>(x * (c + 1));
+    for (int c = 0; c < 3; ++c) im.at(c, 0, x) = x < 60 ? 0.0f : static_cast<float>((x - 59) * (c + 1));
   im.at(1, 0, 50) = kNaN;
-  const auto rgba = stretch_rgba(im, 0.0, 100.0, 0.0);  // linear between min and max
+  const auto rgba = stretch_rgba(im, 0.0, 100.0, 0.0);  // linear
   EXPECT_EQ(rgba[0], 0);
   EXPECT_EQ(rgba[99 * 4 + 2], 255);
-  EXPECT_EQ(rgba[50 * 4 + 3], 0);     // a channel is missing: transparent
+  EXPECT_EQ(rgba[50 * 4 + 3], 0);  // a channel is missing: transparent
   EXPECT_EQ(rgba[50 * 4 + 0], 0);
   EXPECT_EQ(rgba[49 * 4 + 3], 255);
   // One white point for all channels: the largest channel (blue, 3x) at its maximum.
-  EXPECT_NEAR(rgba[25 * 4 + 0], std::lround(255 * 25.0 / 297.0), 1);
-  EXPECT_NEAR(rgba[25 * 4 + 2], std::lround(255 * 75.0 / 297.0), 1);
+  EXPECT_NEAR(rgba[80 * 4 + 0], std::lround(255 * 21.0 / 120.0), 1);
+  EXPECT_NEAR(rgba[80 * 4 + 2], std::lround(255 * 63.0 / 120.0), 1);
   const auto curved = stretch_rgba(im, 0.0, 100.0, 12.0);
-  EXPECT_GT(curved[25 * 4 + 0], rgba[25 * 4 + 0]);  // asinh lifts the faint end
+  EXPECT_GT(curved[70 * 4 + 0], rgba[70 * 4 + 0]);  // asinh lifts the faint end
   EXPECT_EQ(curved[99 * 4 + 2], 255);
 }
 
