@@ -6,6 +6,7 @@
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -20,10 +21,21 @@ namespace zm {
 namespace {
 
 constexpr int kMaxResidualSamples = 8192;  // per pair and channel, kept for the residual diagnostics
+// A pixel-wise slope is trusted to +-(lambda_x + lambda_y), lambda = noise variance / sample variance (the
+// first-order attenuation of a least-squares slope by noise in the regressor), never better than 0.5 % (blur
+// differences between tiles bias it too).
+constexpr double kRegressionRelSigmaFloor = 0.005;
+constexpr double kRegressionSkip = 0.05;  // a regression this uncertain adds nothing to a flux gain
+constexpr double kGainRelSigmaFloor = 1e-4;        // keeps one excellent pair from swamping the solve
 
 struct ChannelPair {
-  LineFit fit;
   double a = 1, b = 0;
+  double level = 0;            // tile i's level at which the offsets are matched
+  double gain_weight = 0;      // 1 / var(log a)
+  double offset_weight = 0;    // samples behind b
+  double rel_sigma = 0;
+  int samples = 0, sources = 0;
+  bool flux = false;
   std::vector<float> x, y;  // strided subset of the overlap samples
 };
 
@@ -38,6 +50,7 @@ struct PairWork {
 struct TileInfo {
   std::optional<Wcs> wcs;           // the preview's WCS sized like its image
   std::vector<std::uint8_t> valid;  // every channel finite
+  std::vector<double> noise;        // per channel, per preview pixel
   long long n_valid = 0;
   SkyCoord centre;
   double radius_deg = 0;
@@ -51,6 +64,7 @@ TileInfo tile_info(const TilePreview& t) {
     const float* p = t.image.plane(c);
     for (std::size_t k = 0; k < n; ++k)
       if (!std::isfinite(p[k])) info.valid[k] = 0;
+    info.noise.push_back(plane_noise_sigma(p, t.image.width, t.image.height));
   }
   for (std::uint8_t v : info.valid) info.n_valid += v;
   Wcs w = t.wcs;
@@ -62,31 +76,47 @@ TileInfo tile_info(const TilePreview& t) {
   return info;
 }
 
-// Samples of `in` (warped onto `out`'s grid over `rect`) paired with `out`'s own pixels, channel by channel:
-// xs[c] = out, ys[c] = in.
-long long overlap_samples(const TilePreview& out, const TileInfo& out_info, const TilePreview& in,
-                          const TileInfo& in_info, const PixelRect& rect, std::vector<std::vector<float>>& xs,
-                          std::vector<std::vector<float>>& ys) {
-  const int C = out.image.channels;
-  xs.assign(C, {});
-  ys.assign(C, {});
+// `in` warped onto `out`'s grid over `rect`, beside `out`'s own pixels: x = out, y = in, valid in both.
+struct OverlapGrid {
+  int w = 0, h = 0, channels = 0;
+  std::vector<float> x, y;  // C planes of w x h
+  std::vector<std::uint8_t> valid;
+  long long n = 0;
+  const float* xp(int c) const { return x.data() + static_cast<std::size_t>(c) * w * h; }
+  const float* yp(int c) const { return y.data() + static_cast<std::size_t>(c) * w * h; }
+};
+
+OverlapGrid overlap_grid(const TilePreview& out, const TileInfo& out_info, const TilePreview& in, const TileInfo& in_info,
+                         const PixelRect& rect) {
+  OverlapGrid g;
+  g.w = rect.cols, g.h = rect.rows, g.channels = out.image.channels;
   PixelMapOptions mo;
   mo.interp = MapInterp::Bilinear;
   const PixelMap map = compute_pixel_map(*out_info.wcs, *in_info.wcs, rect, mo);
-  const WarpedBand warped = warp_band(in.image, map, Kernel::Bilinear);
-  long long n = 0;
+  WarpedBand warped = warp_band(in.image, map, Kernel::Bilinear);
+  const std::size_t np = static_cast<std::size_t>(g.w) * g.h;
+  g.y = std::move(warped.image.data);
+  g.x.assign(static_cast<std::size_t>(g.channels) * np, 0.0f);
+  g.valid.assign(np, 0);
   for (int r = 0; r < rect.rows; ++r)
     for (int col = 0; col < rect.cols; ++col) {
       const std::size_t k = static_cast<std::size_t>(r) * rect.cols + col;
       const std::size_t p = static_cast<std::size_t>(rect.y0 + r) * out.image.width + rect.x0 + col;
+      for (int c = 0; c < g.channels; ++c) g.x[c * np + k] = out.image.plane(c)[p];
       if (!warped.footprint[k] || !out_info.valid[p]) continue;
-      ++n;
-      for (int c = 0; c < C; ++c) {
-        xs[c].push_back(out.image.plane(c)[p]);
-        ys[c].push_back(warped.image.plane(c)[k]);
-      }
+      g.valid[k] = 1;
+      ++g.n;
     }
-  return n;
+  return g;
+}
+
+// The valid samples of channel c as two lists (x, y).
+void samples_of(const OverlapGrid& g, int c, std::vector<float>& xs, std::vector<float>& ys) {
+  xs.clear(), ys.clear();
+  const float* x = g.xp(c);
+  const float* y = g.yp(c);
+  for (std::size_t k = 0; k < g.valid.size(); ++k)
+    if (g.valid[k]) xs.push_back(x[k]), ys.push_back(y[k]);
 }
 
 std::vector<float> strided(const std::vector<float>& v) {
@@ -96,35 +126,100 @@ std::vector<float> strided(const std::vector<float>& v) {
   return out;
 }
 
+// noise^2 / variance of the samples: how much noise in a variable attenuates a least-squares slope.
+double attenuation(const std::vector<float>& v, double noise) {
+  if (v.size() < 2) return 1.0;
+  double s = 0, s2 = 0;
+  for (float f : v) s += f;
+  const double m = s / v.size();
+  for (float f : v) s2 += (f - m) * (f - m);
+  const double var = s2 / (v.size() - 1);
+  return var > 0 ? std::min(1.0, noise * noise / var) : 1.0;
+}
+
+// The pixel-wise regression of one channel (the fallback); false when it fails.
+bool regression_fit(const OverlapGrid* rev, int c, const std::vector<float>& xs,
+                    const std::vector<float>& ys, double lambda, const HarmonizeOptions& o, ChannelPair& cp) {
+  const LineFit fit = robust_line_fit(xs, ys, o.clip_sigma, o.min_samples);
+  if (!fit.ok || !(fit.a > 0)) return false;
+  cp.a = fit.a;
+  if (rev != nullptr && rev->n >= o.min_samples) {
+    std::vector<float> rx, ry;
+    samples_of(*rev, c, rx, ry);
+    const LineFit back = robust_line_fit(rx, ry, o.clip_sigma, o.min_samples);
+    if (back.ok && back.a > 0) cp.a = std::sqrt(fit.a / back.a);
+  }
+  cp.b = fit.mean_y - cp.a * fit.mean_x;
+  cp.level = fit.mean_x;
+  cp.samples = fit.kept;
+  cp.rel_sigma = std::max(kRegressionRelSigmaFloor, lambda);
+  cp.gain_weight = 1.0 / (cp.rel_sigma * cp.rel_sigma);
+  cp.offset_weight = fit.kept;
+  cp.flux = false;
+  return true;
+}
+
 PairWork fit_pair(const std::vector<TilePreview>& tiles, const std::vector<TileInfo>& info, int i, int j,
                   const PixelRect& rect_on_i, const PixelRect& rect_on_j, const HarmonizeOptions& o) {
   PairWork w;
   w.i = i, w.j = j;
-  std::vector<std::vector<float>> xs, ys;
-  w.samples = overlap_samples(tiles[i], info[i], tiles[j], info[j], rect_on_i, xs, ys);
+  const OverlapGrid g = overlap_grid(tiles[i], info[i], tiles[j], info[j], rect_on_i);
+  w.samples = g.n;
   const long long smaller = std::min(info[i].n_valid, info[j].n_valid);
   w.overlap = smaller > 0 ? static_cast<double>(w.samples) / smaller : 0.0;
   if (w.overlap < o.overlap_min || w.samples < o.min_samples) return w;
-  std::vector<std::vector<float>> rxs, rys;
-  if (o.symmetric_fit && !rect_on_j.empty()) overlap_samples(tiles[j], info[j], tiles[i], info[i], rect_on_j, rxs, rys);
   const int C = tiles[i].image.channels;
+  std::vector<ChannelFluxRatio> flux(C);
+  if (o.flux_gain) {
+    PlaneSet xs, ys;
+    for (int c = 0; c < C; ++c) {
+      xs.planes.push_back(g.xp(c)), ys.planes.push_back(g.yp(c));
+      xs.sigma.push_back(info[i].noise[c]), ys.sigma.push_back(info[j].noise[c]);
+    }
+    flux = flux_ratio(xs, ys, g.valid, g.w, g.h, o.flux);
+  }
+  std::optional<OverlapGrid> rev;
   w.channels.resize(C);
   w.ok = true;
+  std::vector<float> xs, ys;
   for (int c = 0; c < C; ++c) {
     ChannelPair& cp = w.channels[c];
-    cp.fit = robust_line_fit(xs[c], ys[c], o.clip_sigma, o.min_samples);
-    if (!cp.fit.ok || !(cp.fit.a > 0)) {
+    samples_of(g, c, xs, ys);
+    const ChannelFluxRatio& f = flux[c];
+    ChannelPair reg;
+    bool have_reg = false;
+    if (!f.ok) {
+      const double lambda = attenuation(xs, info[i].noise[c]) + attenuation(ys, info[j].noise[c]);
+      if (o.symmetric_fit && !rev && !rect_on_j.empty()) rev = overlap_grid(tiles[j], info[j], tiles[i], info[i], rect_on_j);
+      have_reg = regression_fit(rev ? &*rev : nullptr, c, xs, ys, lambda, o, reg);
+    }
+    if (f.ok) {
+      cp.a = f.a, cp.b = f.b, cp.level = f.sky_x;
+      cp.rel_sigma = std::hypot(f.a_rel_sigma, kGainRelSigmaFloor);
+      cp.offset_weight = static_cast<double>(f.sky_pixels);
+      cp.samples = static_cast<int>(std::min<long long>(f.sky_pixels, std::numeric_limits<int>::max()));
+      cp.sources = f.sources;
+      cp.flux = true;
+      const double sr = std::max(kRegressionRelSigmaFloor, f.pixel_lambda);
+      const bool consistent = f.pixel_a > 0 && std::fabs(std::log(f.pixel_a / f.a)) < 3.0 * std::hypot(sr, cp.rel_sigma);
+      if (f.pixel_a > 0 && f.pixel_lambda < kRegressionSkip && consistent) {
+        // Low noise against the overlap's structure (gradients, nebulae): the pixel-wise slope on the
+        // PSF-matched planes is good to ~lambda; inverse-variance mean in log a, b again at the sky level. A
+        // slope that disagrees with the flux gain is left out (a few bright outliers can steer a pixel fit).
+        const double wf = 1.0 / (cp.rel_sigma * cp.rel_sigma), wr = 1.0 / (sr * sr);
+        const double a = std::exp((wf * std::log(f.a) + wr * std::log(f.pixel_a)) / (wf + wr));
+        cp.b = f.b + (f.a - a) * f.sky_x;  // median(y - a x) at the sky level, to first order
+        cp.a = a;
+        cp.rel_sigma = 1.0 / std::sqrt(wf + wr);
+      }
+      cp.gain_weight = 1.0 / (cp.rel_sigma * cp.rel_sigma);
+    } else if (have_reg) {
+      cp = reg;
+    } else {
       w.ok = false;
-      continue;
     }
-    cp.a = cp.fit.a;
-    if (o.symmetric_fit && !rxs.empty() && rxs[c].size() >= static_cast<std::size_t>(o.min_samples)) {
-      const LineFit rev = robust_line_fit(rxs[c], rys[c], o.clip_sigma, o.min_samples);
-      if (rev.ok && rev.a > 0) cp.a = std::sqrt(cp.fit.a / rev.a);
-    }
-    cp.b = cp.fit.mean_y - cp.a * cp.fit.mean_x;
-    cp.x = strided(xs[c]);
-    cp.y = strided(ys[c]);
+    cp.x = strided(xs);
+    cp.y = strided(ys);
   }
   return w;
 }
@@ -236,11 +331,12 @@ HarmonizeResult harmonize_tiles(const std::vector<TilePreview>& tiles, const Har
   std::vector<std::array<int, 2>> ij;
   for (int e : used) ij.push_back({edges[e].i, edges[e].j});
   for (int c = 0; c < C; ++c) {
-    std::vector<double> rhs, wt;
+    std::vector<double> rhs, wt, wo;
     for (int e : used) {
       const ChannelPair& cp = work[edge_work[e]].channels[c];
       rhs.push_back(std::log(cp.a));
-      wt.push_back(cp.fit.kept);
+      wt.push_back(cp.gain_weight);
+      wo.push_back(cp.offset_weight);
     }
     const std::vector<double> lg = solve_differences(col, n_unknown, ij, rhs, wt);
     std::vector<double> g(n, 1.0);
@@ -249,9 +345,9 @@ HarmonizeResult harmonize_tiles(const std::vector<TilePreview>& tiles, const Har
     rhs.clear();
     for (int e : used) {
       const ChannelPair& cp = work[edge_work[e]].channels[c];
-      rhs.push_back(g[edges[e].j] * cp.fit.mean_y - g[edges[e].i] * cp.fit.mean_x);
+      rhs.push_back(g[edges[e].j] * (cp.a * cp.level + cp.b) - g[edges[e].i] * cp.level);
     }
-    const std::vector<double> off = solve_differences(col, n_unknown, ij, rhs, wt);
+    const std::vector<double> off = solve_differences(col, n_unknown, ij, rhs, wo);
     for (int k = 0; k < n; ++k) {
       result.tiles[k].gain[c] = g[k];
       result.tiles[k].offset[c] = col[k] >= 0 ? std::clamp(off[k], -o.offset_limit, o.offset_limit) : 0.0;
@@ -264,7 +360,7 @@ HarmonizeResult harmonize_tiles(const std::vector<TilePreview>& tiles, const Har
       const ChannelPair& cp = w.channels[c];
       const TileCorrection& ti = result.tiles[w.i];
       const TileCorrection& tj = result.tiles[w.j];
-      PairFit p{w.i, w.j, c, cp.a, cp.b, cp.fit.kept, w.overlap, 0, 0};
+      PairFit p{w.i, w.j, c, cp.a, cp.b, cp.samples, w.overlap, 0, 0, cp.flux, cp.sources, cp.rel_sigma};
       p.residual_before = robust_rms(cp.x, cp.y, cp.a, cp.b);
       p.residual_after = robust_rms(cp.x, cp.y, ti.gain[c] / tj.gain[c], (ti.offset[c] - tj.offset[c]) / tj.gain[c]);
       result.pairs.push_back(p);
@@ -283,7 +379,9 @@ nlohmann::json to_json(const HarmonizeResult& r) {
     const auto id = [&](int k) { return k >= 0 && k < static_cast<int>(r.tiles.size()) ? r.tiles[k].id : k; };
     pairs.push_back({{"i", p.i}, {"j", p.j}, {"id_i", id(p.i)}, {"id_j", id(p.j)}, {"channel", p.channel},
                      {"a", p.a}, {"b", p.b}, {"samples", p.samples}, {"overlap", p.overlap},
-                     {"residual_before", p.residual_before}, {"residual_after", p.residual_after}});
+                     {"residual_before", p.residual_before}, {"residual_after", p.residual_after},
+                     {"gain_method", p.flux_gain ? "flux" : "regression"}, {"sources", p.sources},
+                     {"a_rel_sigma", p.a_rel_sigma}});
   }
   return {{"anchor", r.anchor},
           {"anchor_id", r.anchor >= 0 && r.anchor < static_cast<int>(r.tiles.size()) ? r.tiles[r.anchor].id : -1},

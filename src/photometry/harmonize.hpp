@@ -5,17 +5,22 @@
 // 1. Overlap graph on the previews: for each pair whose footprints can meet, tile j's preview is reprojected onto
 //    tile i's preview grid (pixel map + bilinear warp); the overlap is the number of pixels valid in both, over
 //    the smaller tile's valid pixels. Pairs with overlap >= overlap_min and >= min_samples samples are edges.
-// 2. Per pair and channel, tile_j ~ a tile_i + b by robust_line_fit over ALL valid overlap samples (stars and
-//    nebulae give the slope its leverage; the sky alone would only pin the offset). With symmetric_fit the slope
-//    is sqrt(a_ij / a_ji), a_ji fitted the other way round (tile i's preview onto j's grid): resampling and noise
-//    bias a one-way slope towards zero (errors in the regressor, interpolation blurring stars in one tile only),
-//    and the geometric mean of the two directions cancels that bias to first order.
+// 2. Per pair and channel, tile_j ~ a tile_i + b on tile i's grid. With flux_gain (default), a comes from
+//    background-subtracted aperture sums of the sources both tiles see (flux_ratio.hpp: blur-invariant and
+//    unbiased under per-pixel noise, unlike a pixel-wise regression whose slope noise in the regressor
+//    attenuates), and b = median(tile_j - a tile_i) over the overlap's sky pixels, where the signal cancels pixel
+//    by pixel. A pair with too few measurable sources (or flux_gain off) falls back to the pixel-wise
+//    robust_line_fit over all overlap samples, weighted as a few-percent measurement: with symmetric_fit its
+//    slope is sqrt(a_ij / a_ji), a_ji fitted the other way round, which cancels an equal attenuation in both
+//    directions to first order.
 // 3. Pruning to each tile's prune_k strongest neighbours (by samples) plus a maximum spanning forest, so
 //    connectivity is never lost.
-// 4. Global solve per channel with the anchor fixed at (1, 0), every pair once, rows weighted by sqrt(samples):
-//    log g_i - log g_j = log a (corrected_i = corrected_j where tile_j = a tile_i + b), then, with the gains
-//    clamped to [gain_min, gain_max], offsets from o_i - o_j = g_j mean_j - g_i mean_i (both corrected tiles at
-//    the same level over the pair's kept samples), clamped to |o| <= offset_limit. Dense normal equations, LDLT.
+// 4. Global solve per channel with the anchor fixed at (1, 0), every pair once: log g_i - log g_j = log a
+//    (corrected_i = corrected_j where tile_j = a tile_i + b), rows weighted by 1 / var(log a) (the flux fit's
+//    own uncertainty; fallback pairs count as +-max(2 %, 1/sqrt(samples))); then, with the gains clamped to
+//    [gain_min, gain_max], offsets from o_i - o_j = g_j (a s + b) - g_i s, both corrected tiles at the same level
+//    at the overlap's sky level s, weighted by the sky samples, clamped to |o| <= offset_limit. Dense normal
+//    equations, LDLT.
 // 5. Tiles not connected to the anchor keep (1, 0) and connected = false.
 // Pairs are processed in parallel (tbb); each pair's result depends only on its own inputs and the solve is
 // serial in a fixed order, so the output is bit-identical for any thread count.
@@ -26,6 +31,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "photometry/flux_ratio.hpp"
 #include "photometry/tile_preview.hpp"
 
 namespace zm {
@@ -38,7 +44,9 @@ struct HarmonizeOptions {
   double gain_min = 0.5, gain_max = 2.0;  // clamps against runaway solutions
   double offset_limit = 1e30;             // |offset| clamp, in data units
   int anchor = -1;  // tile index fixed at gain 1 offset 0; -1 = best connected x weight
-  bool symmetric_fit = true;  // slope from both reprojection directions (see the file comment)
+  bool symmetric_fit = true;  // fallback regression: slope from both reprojection directions
+  bool flux_gain = true;      // gain from source flux ratios (see the file comment); false = regression only
+  FluxRatioOptions flux;      // source detection, apertures and clipping of the flux-ratio gain
 };
 
 // robust RMS (see robust_rms) of r = tile_j - (a tile_i + b) over the pair's overlap samples: "before" with
@@ -46,9 +54,12 @@ struct HarmonizeOptions {
 struct PairFit {
   int i = 0, j = 0, channel = 0;  // tile indices into the input vector
   double a = 1, b = 0;
-  int samples = 0;   // kept by the clipped fit
+  int samples = 0;   // sky pixels behind b (flux gain) or samples kept by the clipped regression
   double overlap = 0;
   double residual_before = 0, residual_after = 0;
+  bool flux_gain = false;    // a from source fluxes (else the pixel-wise regression fallback)
+  int sources = 0;           // flux gain: sources kept
+  double a_rel_sigma = 0;    // relative 1-sigma of a the solve weighted the pair with
 };
 
 struct TileCorrection {

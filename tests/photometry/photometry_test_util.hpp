@@ -44,9 +44,10 @@ struct Sky {
   std::vector<Blob> blobs;
   std::vector<Star> stars;
   double star_sigma_arcsec = 3.0;
+  double level = 800.0, grad_xi = 0.5, grad_eta = 0.3;  // ADU, ADU per arcsec
 
   double smooth(double xi, double eta) const {
-    double v = 800.0 + 0.5 * xi + 0.3 * eta;
+    double v = level + grad_xi * xi + grad_eta * eta;
     for (const Blob& b : blobs) {
       const double dx = xi - b.xi, dy = eta - b.eta;
       v += b.amp * std::exp(-0.5 * (dx * dx + dy * dy) / (b.sigma * b.sigma));
@@ -79,6 +80,7 @@ struct TileSpec {
   std::array<double, 3> gain{1, 1, 1};    // truth correction: sky = gain * raw + offset
   std::array<double, 3> offset{0, 0, 0};
   double noise = 3.0;
+  double star_sigma_arcsec = 0.0;          // PSF of this tile; 0 = the sky's
   int alpha_cut = 40;                      // pixels with x + y < alpha_cut have ALPHA 0 (and data 0)
 };
 
@@ -102,7 +104,9 @@ inline ImageF render_tile(const Sky& sky, const TileSpec& t, std::vector<std::ui
       sky_plane[static_cast<std::size_t>(y) * W + x] = sky.smooth(xi, eta);
     }
   }
-  const double sp = sky.star_sigma_arcsec / t.arcsec;
+  const double psf = t.star_sigma_arcsec > 0 ? t.star_sigma_arcsec : sky.star_sigma_arcsec;
+  const double sp = psf / t.arcsec;
+  const double flux_keep = (sky.star_sigma_arcsec / psf) * (sky.star_sigma_arcsec / psf);  // same flux, any PSF
   const int half = static_cast<int>(std::ceil(6 * sp));
   for (const Star& s : sky.stars) {
     const auto p = wcs.world_to_pixel({s.ra, s.dec});
@@ -111,7 +115,7 @@ inline ImageF render_tile(const Sky& sky, const TileSpec& t, std::vector<std::ui
     for (int y = std::max(0, cy - half); y <= std::min(H - 1, cy + half); ++y)
       for (int x = std::max(0, cx - half); x <= std::min(W - 1, cx + half); ++x) {
         const double dx = x - p->x, dy = y - p->y;
-        sky_plane[static_cast<std::size_t>(y) * W + x] += s.amp * std::exp(-0.5 * (dx * dx + dy * dy) / (sp * sp));
+        sky_plane[static_cast<std::size_t>(y) * W + x] += flux_keep * s.amp * std::exp(-0.5 * (dx * dx + dy * dy) / (sp * sp));
       }
   }
   std::mt19937_64 rng(seed);

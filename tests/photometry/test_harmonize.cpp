@@ -90,7 +90,7 @@ TEST_F(Harmonize, RecoversKnownGainsAndOffsets) {
   for (int k = 0; k < 6; ++k) EXPECT_TRUE(r.tiles[k].connected) << k;
   double ge = 0, oe = 0;
   errors(r, ge, oe);
-  std::printf("symmetric fit: max gain error %.4f %%, max offset error %.3f\n", 100 * ge, oe);
+  std::printf("flux gain:   max gain error %.4f %%, max offset error %.3f\n", 100 * ge, oe);
   EXPECT_LT(ge, kGainTol);
   EXPECT_LT(oe, kOffsetTol);
   for (const PairFit& p : r.pairs) {
@@ -105,11 +105,15 @@ TEST_F(Harmonize, RecoversKnownGainsAndOffsets) {
   EXPECT_EQ(j["anchor_id"], 100);
   EXPECT_EQ(j["pairs"].size(), r.pairs.size());
 
-  // The one-way fit, for comparison (reported, loosely bounded).
-  o.symmetric_fit = false;
-  const HarmonizeResult one_way = harmonize_tiles(*previews_, o);
-  errors(one_way, ge, oe);
-  std::printf("one-way fit:   max gain error %.4f %%, max offset error %.3f\n", 100 * ge, oe);
+  int flux_pairs = 0;
+  for (const PairFit& p : r.pairs) flux_pairs += p.flux_gain ? 1 : 0;
+  EXPECT_GT(flux_pairs, 0);  // few stars per overlap here: some pairs fall back to the regression
+
+  // The pixel-wise regression alone, for comparison (reported, loosely bounded): at this low noise it works.
+  o.flux_gain = false;
+  const HarmonizeResult regression = harmonize_tiles(*previews_, o);
+  errors(regression, ge, oe);
+  std::printf("regression:  max gain error %.4f %%, max offset error %.3f\n", 100 * ge, oe);
   EXPECT_LT(ge, 0.05);
 }
 
