@@ -63,7 +63,7 @@ const std::vector<ConfigKey>& config_schema() {
       {"intertile_overlap_min", T::Double, 0.05, "smallest overlap (fraction of the smaller tile) that links two tiles", {}, 0.0, 1.0},
       {"intertile_prune_k", T::Int, 8, "overlap graph keeps each tile's strongest K neighbours (connectivity kept)", {}, 1, 1000},
       {"intertile_robust_clip_sigma", T::Double, 2.5, "sigma clip of the per-pair gain/offset fits", {}, 0.5, 100.0},
-      {"intertile_preview_size", T::Int, 512, "longest side of the tile previews the fits read (px)", {}, 64, 16384},
+      {"intertile_preview_size", T::Int, 1024, "longest side of the tile previews the fits read (px; stars should stay >= ~1.5 px FWHM)", {}, 64, 16384},
       {"intertile_gain_limits", T::DoubleList, std::vector<double>{0.5, 2.0}, "clamp of the solved gains [min, max]"},
       {"intertile_offset_limit_adu", T::Double, 0.0, "clamp of the solved offsets (ADU, 0 = none)", {}, 0.0, 1e12},
       {"enable_tile_weighting", T::Bool, true, "weight each master tile by its number of frames in the coadd"},
@@ -84,6 +84,23 @@ const std::vector<ConfigKey>& config_schema() {
       {"preview_png_max_dim", T::Int, 2048, "longest side of the preview PNG (px)", {}, 16, 65535},
       {"cache_retention", T::String, "run_end", "delete the preprocessed-frame cache at the end of the run, or keep it", {"run_end", "keep"}},
       {"resume", T::String, "auto", "reuse completed artifacts of an earlier run with the same inputs and settings", {"auto", "off"}},
+      // ---- routes (issue 6) ----
+      {"mosaic_first", T::Bool, false, "Mosaic-First route: every frame reprojected straight onto one global grid and stacked there (no master tiles)"},
+      {"global_coadd_method", T::String, "kappa_sigma", "per-pixel combine of the global coadd (Mosaic-First, SDS batches)", {"kappa_sigma", "winsorized", "mean", "median"}},
+      {"global_coadd_k", T::Double, 2.0, "rejection bound of the global coadd (sigmas, both sides)", {}, 0.1, 100.0},
+      {"global_coadd_interpolation", T::String, "lanczos3", "kernel reprojecting frames onto the global grid", {"nearest", "bilinear", "bicubic", "lanczos3"}},
+      {"global_coadd_normalize", T::Bool, true, "per-frame gain and offset from robust fits on frame overlaps before the global coadd"},
+      {"global_coadd_rows_per_chunk", T::Int, 0, "override the output rows per band of the global coadd (0 = from the plan); results do not depend on it", {}, 0, 1000000},
+      {"global_wcs_orientation", T::String, "north_up", "global grid of Mosaic-First/SDS: north up, or rotated to the smallest canvas", {"north_up", "auto"}},
+      {"global_wcs_pixelscale_mode", T::String, "median", "global grid pixel scale from the frames' scales", {"median", "min", "max"}},
+      {"global_wcs_padding_px", T::Int, 2, "margin around the union of frame footprints on the global grid (px)", {}, 0, 100000},
+      {"sds_mode", T::Bool, false, "SDS (ZeSupaDupStack) route: batches co-added into full-canvas mega-tiles, then stacked with rejection"},
+      {"sds_batch_by_night", T::Bool, false, "SDS batches never span two nights (from DATE-OBS)"},
+      {"sds_night_gap_h", T::Double, 4.0, "a gap this long between frames (hours) starts a new night", {}, 0.01, 1e6},
+      {"sds_coverage_target", T::Double, 0.92, "an SDS batch closes once it covers this fraction of the area all frames cover", {}, 0.01, 1.0},
+      {"sds_min_batch", T::Int, 5, "fewest frames in an SDS batch", {}, 1, 100000000},
+      {"sds_max_batch", T::Int, 0, "an SDS batch closes at this many frames whatever its coverage (0 = no cap)", {}, 0, 100000000},
+      {"sds_min_coverage_keep", T::Double, 0.40, "SDS pixels under this fraction of the peak coverage are masked (NaN)", {}, 0.0, 1.0},
   };
   return keys;
 }

@@ -1,0 +1,236 @@
+#include "pipeline/route_photometry.hpp"
+
+#include <tbb/parallel_for.h>
+
+#include <optional>
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <numeric>
+
+#include <Eigen/Sparse>
+#include <tbb/task_arena.h>
+
+#include "pipeline/frame_cache.hpp"
+#include "pipeline/route_planes.hpp"
+#include "stars/detect.hpp"
+#include "wcs/geometry.hpp"
+
+namespace zm {
+
+RoutePhotometry solve_route_photometry(const std::vector<CoaddFrame>& inputs, int max_side,
+                                       const HarmonizeOptions& options, int workers) {
+  RoutePhotometry p;
+  p.corrections.resize(inputs.size());
+  for (std::size_t k = 0; k < inputs.size(); ++k) p.corrections[k].id = static_cast<int>(k);
+  if (inputs.size() < 2) return p;
+  std::vector<std::optional<TilePreview>> slots(inputs.size());
+  std::vector<Wcs> wcs;  // private copies made serially: a Wcs is not shared between threads
+  wcs.reserve(inputs.size());
+  for (const auto& f : inputs) wcs.push_back(f.wcs);
+  tbb::task_arena arena(std::max(1, workers));
+  arena.execute([&] {
+    tbb::parallel_for(std::size_t{0}, inputs.size(), [&](std::size_t k) {
+      const CoaddFrame& f = inputs[k];
+      slots[k] = planes_preview(f.path, f.width, f.height, f.channels, wcs[k], static_cast<int>(k), max_side);
+    });
+  });
+  std::vector<TilePreview> previews;
+  previews.reserve(slots.size());
+  for (auto& s : slots) previews.push_back(std::move(*s));
+  const HarmonizeResult h = harmonize_tiles(previews, options);
+  p.corrections = h.tiles;
+  p.anchor = h.anchor;
+  p.pairs = static_cast<int>(h.pairs.size());
+  for (const auto& t : h.tiles) p.disconnected += t.connected ? 0 : 1;
+  return p;
+}
+
+void apply_route_photometry(std::vector<CoaddFrame>& inputs, const RoutePhotometry& p,
+                            const std::vector<std::array<float, 3>>& sigmas) {
+  for (std::size_t k = 0; k < inputs.size(); ++k)
+    for (int c = 0; c < 3; ++c) {
+      const float g = static_cast<float>(p.corrections[k].gain[c]);
+      inputs[k].gain[c] = g;
+      inputs[k].offset[c] = static_cast<float>(p.corrections[k].offset[c]);
+      const float s = k < sigmas.size() ? sigmas[k][c] : 0.0f;
+      inputs[k].weight[c] = s > 0.0f ? 1.0f / ((g * s) * (g * s)) : 1.0f;
+    }
+}
+
+}  // namespace zm
+
+namespace zm {
+namespace {
+
+struct SkyStar {
+  double ra = 0, dec = 0;  // degrees
+  double flux = 0;
+};
+
+struct FrameStars {
+  std::array<std::vector<SkyStar>, 3> channel;
+  SkyCoord centre;
+  double radius_deg = 0;  // half diagonal
+  double pixel_deg = 0;
+};
+
+constexpr double kMinSnr = 20.0;
+constexpr int kMaxStars = 300;
+constexpr int kMinMatches = 3;
+constexpr double kSaturationShare = 0.5;
+
+FrameStars frame_stars(const CoaddFrame& f, Wcs& wcs) {
+  FrameStars fs;
+  const ImageF img = CachedFrameReader(f.path, f.width, f.height, f.channels).read_all();
+  fs.centre = wcs.pixel_to_world({0.5 * (f.width - 1), 0.5 * (f.height - 1)});
+  const SkyCoord next = wcs.pixel_to_world({0.5 * (f.width - 1) + 1.0, 0.5 * (f.height - 1)});
+  fs.pixel_deg = angular_distance_deg(fs.centre, next);
+  fs.radius_deg = 0.5 * std::hypot(f.width, f.height) * fs.pixel_deg;
+  DetectParams dp;
+  dp.max_stars = kMaxStars;
+  for (int c = 0; c < std::min(3, f.channels); ++c) {
+    std::vector<float> plane(img.plane(c), img.plane(c) + img.plane_size());
+    float top = 0.0f;
+    for (auto& v : plane) {
+      if (!std::isfinite(v)) v = 0.0f;
+      top = std::max(top, v);
+    }
+    for (const Star& s : detect_stars(plane.data(), f.width, f.height, dp)) {
+      // Stars near the frame's brightest level may be clipped by the sensor: their flux no longer scales with
+      // transparency and would pull every ratio towards 1.
+      if (s.saturated || s.snr < kMinSnr || s.flux <= 0 || s.peak > kSaturationShare * top) continue;
+      const SkyCoord p = wcs.pixel_to_world({s.x, s.y});
+      fs.channel[c].push_back({p.ra, p.dec, s.flux});
+    }
+    std::sort(fs.channel[c].begin(), fs.channel[c].end(), [](const SkyStar& a, const SkyStar& b) {
+      return a.dec < b.dec || (a.dec == b.dec && a.ra < b.ra);
+    });
+  }
+  return fs;
+}
+
+// Median of flux_j / flux_i over stars matched within tol_deg (each star of j to its nearest in i); 0 if too few.
+double pair_ratio(const std::vector<SkyStar>& a, const std::vector<SkyStar>& b, double tol_deg, int* count) {
+  std::vector<double> r, fa, fb;
+  for (const SkyStar& s : b) {
+    auto it = std::lower_bound(a.begin(), a.end(), s.dec - tol_deg, [](const SkyStar& x, double d) { return x.dec < d; });
+    double best = tol_deg;
+    const SkyStar* hit = nullptr;
+    for (; it != a.end() && it->dec <= s.dec + tol_deg; ++it) {
+      const double d = angular_distance_deg({it->ra, it->dec}, {s.ra, s.dec});
+      if (d < best) {
+        best = d;
+        hit = &*it;
+      }
+    }
+    if (hit) {
+      r.push_back(s.flux / hit->flux);
+      fb.push_back(s.flux);
+      fa.push_back(hit->flux);
+    }
+  }
+  *count = static_cast<int>(r.size());
+  if (*count < kMinMatches) return 0.0;
+  std::vector<double> sorted = r;
+  std::sort(sorted.begin(), sorted.end());
+  const double med = sorted[sorted.size() / 2];
+  // Ratio of the summed fluxes of the stars near the median ratio: the median rejects blends and mismatches, the
+  // flux-weighted sum then lets the bright stars (best signal to noise) dominate.
+  double sa = 0, sb = 0;
+  for (std::size_t k = 0; k < r.size(); ++k)
+    if (std::abs(r[k] / med - 1.0) < 0.15) {
+      sa += fa[k];
+      sb += fb[k];
+    }
+  return sa > 0 ? sb / sa : med;
+}
+
+struct PairRatio {
+  int i = 0, j = 0;
+  double log_ratio = 0;  // log(flux_j / flux_i)
+  int matches = 0;
+};
+
+}  // namespace
+
+RoutePhotometry solve_star_photometry(const std::vector<CoaddFrame>& inputs, const std::vector<std::array<float, 3>>& sky,
+                                      int workers) {
+  RoutePhotometry p;
+  const int n = static_cast<int>(inputs.size());
+  p.corrections.resize(inputs.size());
+  for (int k = 0; k < n; ++k) p.corrections[static_cast<std::size_t>(k)].id = k;
+  if (n < 2) return p;
+  std::vector<Wcs> wcs;
+  wcs.reserve(inputs.size());
+  for (const auto& f : inputs) wcs.push_back(f.wcs);
+  std::vector<std::optional<FrameStars>> stars(inputs.size());
+  tbb::task_arena arena(std::max(1, workers));
+  arena.execute([&] {
+    tbb::parallel_for(0, n, [&](int k) { stars[static_cast<std::size_t>(k)] = frame_stars(inputs[k], wcs[k]); });
+  });
+  const int channels = std::min(3, inputs.front().channels);
+  std::vector<double> strength(inputs.size(), 0.0);
+  std::array<std::vector<PairRatio>, 3> pairs;
+  for (int c = 0; c < channels; ++c) {
+    std::vector<std::vector<PairRatio>> per_i(inputs.size());
+    arena.execute([&] {
+      tbb::parallel_for(0, n, [&](int i) {
+        const FrameStars& a = *stars[static_cast<std::size_t>(i)];
+        for (int j = i + 1; j < n; ++j) {
+          const FrameStars& b = *stars[static_cast<std::size_t>(j)];
+          if (angular_distance_deg(a.centre, b.centre) > a.radius_deg + b.radius_deg) continue;
+          int m = 0;
+          const double r = pair_ratio(a.channel[c], b.channel[c], 1.5 * std::max(a.pixel_deg, b.pixel_deg), &m);
+          if (r > 0) per_i[static_cast<std::size_t>(i)].push_back({i, j, std::log(r), m});
+        }
+      });
+    });
+    for (auto& v : per_i) pairs[c].insert(pairs[c].end(), v.begin(), v.end());
+    for (const auto& q : pairs[c]) {
+      strength[static_cast<std::size_t>(q.i)] += q.matches;
+      strength[static_cast<std::size_t>(q.j)] += q.matches;
+    }
+  }
+  p.anchor = static_cast<int>(std::max_element(strength.begin(), strength.end()) - strength.begin());
+  std::vector<int> label(inputs.size());
+  std::iota(label.begin(), label.end(), 0);
+  std::function<int(int)> find = [&](int x) { return label[x] == x ? x : label[x] = find(label[x]); };
+  for (int c = 0; c < channels; ++c) {
+    // min sum w (x_i - x_j - log r_ij)^2 with x = log gain (g_i f_i = g_j f_j), the anchor pinned, a faint prior
+    // keeping unconnected frames at gain 1.
+    using SpMat = Eigen::SparseMatrix<double>;
+    std::vector<Eigen::Triplet<double>> t;
+    Eigen::VectorXd rhs = Eigen::VectorXd::Zero(n);
+    for (int k = 0; k < n; ++k) t.emplace_back(k, k, k == p.anchor ? 1e9 : 1e-9);
+    for (const auto& q : pairs[c]) {
+      const double w = q.matches;  // a median ratio's variance falls as 1 / matches
+      t.emplace_back(q.i, q.i, w);
+      t.emplace_back(q.j, q.j, w);
+      t.emplace_back(q.i, q.j, -w);
+      t.emplace_back(q.j, q.i, -w);
+      rhs[q.i] += w * q.log_ratio;
+      rhs[q.j] -= w * q.log_ratio;
+      label[find(q.i)] = find(q.j);
+      ++p.pairs;
+    }
+    SpMat a(n, n);
+    a.setFromTriplets(t.begin(), t.end());
+    Eigen::SimplicialLDLT<SpMat> solver(a);
+    const Eigen::VectorXd x = solver.solve(rhs);
+    for (int k = 0; k < n; ++k) {
+      auto& corr = p.corrections[static_cast<std::size_t>(k)];
+      corr.gain[c] = std::exp(x[k]);
+      corr.offset[c] = sky[static_cast<std::size_t>(p.anchor)][c] - corr.gain[c] * sky[static_cast<std::size_t>(k)][c];
+    }
+  }
+  for (int k = 0; k < n; ++k) {
+    const bool connected = find(k) == find(p.anchor);
+    p.corrections[static_cast<std::size_t>(k)].connected = connected;
+    p.corrections[static_cast<std::size_t>(k)].anchor = k == p.anchor;
+    p.disconnected += connected ? 0 : 1;
+  }
+  return p;
+}
+
+}  // namespace zm

@@ -1,0 +1,47 @@
+// Photometric normalisation for the alternative routes: per-input gain and offset from robust linear fits on the
+// overlaps of downsampled previews (the Phase 4.5 solver, harmonize_tiles, applied to frames or mega-tiles).
+//
+// Two solvers:
+// - Frames (solve_star_photometry): a frame's sky median mixes the sky brightness of its night (additive) with the
+//   transparency of its moment (multiplicative: it scales stars and sky alike), so the sky statistics alone cannot
+//   give a gain. Stars can: the gain comes from the flux ratios of the same stars in overlapping frames (median per
+//   pair, per channel; stars matched by sky position), solved for every frame at once in log space over the overlap
+//   graph (least squares, one anchor), so frames that never overlap the anchor are still tied to it. The offset then
+//   brings each frame's corrected sky median onto the anchor's. Pixel-level line fits on single raw frames were
+//   tried first and measured at ~5-10 % gain scatter: the sky noise swamps the faint signal that gives the slope
+//   its leverage, while a bright star's aperture flux is known to ~1 %.
+// - Mega-tiles (solve_route_photometry): deep, full-canvas stacks whose overlaps are large and well exposed, so the
+//   Phase 4.5 line fits on previews (harmonize_tiles) give gain and offset directly.
+#pragma once
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "photometry/harmonize.hpp"
+#include "pipeline/route_global_coadd.hpp"
+
+namespace zm {
+
+struct RoutePhotometry {
+  std::vector<TileCorrection> corrections;  // per input, same order
+  int anchor = -1;
+  int pairs = 0;          // pair fits used (all channels)
+  int disconnected = 0;   // inputs left at gain 1, offset 0 (no overlap path to the anchor)
+};
+
+// Previews of raw-plane inputs (`max_side` px at most) in parallel, then harmonize_tiles. Fewer than two inputs:
+// identity corrections. Deterministic for any thread count.
+RoutePhotometry solve_route_photometry(const std::vector<CoaddFrame>& inputs, int max_side,
+                                       const HarmonizeOptions& options, int workers);
+
+// Star-flux gains and sky-median offsets for frames (see above); sky = the frames' sky medians per channel.
+RoutePhotometry solve_star_photometry(const std::vector<CoaddFrame>& inputs, const std::vector<std::array<float, 3>>& sky,
+                                      int workers);
+
+// Copies the corrections into the inputs' gain/offset; weight = 1 / (gain * sigma)^2 per channel when sigma > 0
+// (inverse noise variance after correction), else 1.
+void apply_route_photometry(std::vector<CoaddFrame>& inputs, const RoutePhotometry& p,
+                            const std::vector<std::array<float, 3>>& sigmas);
+
+}  // namespace zm
