@@ -17,6 +17,25 @@ std::string grid_cards(const OutputGrid& grid) {
   return h.to_card_string();
 }
 
+void report_output_grid(const RunContext& ctx, const OutputGrid& grid, std::size_t inputs, std::string_view route) {
+  Wcs centre_wcs = grid.wcs;
+  const SkyCoord c = image_centre(centre_wcs);
+  // The routes without master tiles need their grid before their Phase 3 (mega-tiles): it is made in Phase 2.
+  const nlohmann::json fields = {{"phase", route == "classic" ? "4" : "2"},
+                                 {"route", route},
+                                 {"width", grid.width},
+                                 {"height", grid.height},
+                                 {"pixel_scale_arcsec", grid.pixel_scale_arcsec},
+                                 {"rotation_deg", grid.rotation_deg},
+                                 {"centre_ra", c.ra},
+                                 {"centre_dec", c.dec},
+                                 {"tiles", inputs}};
+  ctx.events().info(pipeline_keys::kOutputGrid, fields);
+  nlohmann::json j = fields;
+  j["cards"] = grid_cards(grid);
+  write_text_atomic(ctx.cache_dir / "output_grid.json", j.dump(1));
+}
+
 OutputGrid run_phase4(const RunContext& ctx, const std::vector<TileInfo>& tiles) {
   PhaseScope scope(*ctx.progress, "4", "Output grid");
   std::vector<ImageFootprint> footprints;
@@ -26,20 +45,7 @@ OutputGrid run_phase4(const RunContext& ctx, const std::vector<TileInfo>& tiles)
   o.pixel_scale_arcsec = ctx.config.get_double("final_pixel_scale_arcsec");
   o.north_up = ctx.config.get_string("final_grid_orientation") == "north_up";
   OutputGrid grid = find_optimal_grid(footprints, o);
-  Wcs centre_wcs = grid.wcs;
-  const SkyCoord c = image_centre(centre_wcs);
-  const nlohmann::json fields = {{"phase", "4"},
-                                 {"width", grid.width},
-                                 {"height", grid.height},
-                                 {"pixel_scale_arcsec", grid.pixel_scale_arcsec},
-                                 {"rotation_deg", grid.rotation_deg},
-                                 {"centre_ra", c.ra},
-                                 {"centre_dec", c.dec},
-                                 {"tiles", tiles.size()}};
-  ctx.events().info(pipeline_keys::kOutputGrid, fields);
-  nlohmann::json j = fields;
-  j["cards"] = grid_cards(grid);
-  write_text_atomic(ctx.cache_dir / "output_grid.json", j.dump(1));
+  report_output_grid(ctx, grid, tiles.size(), "classic");
   return grid;
 }
 

@@ -21,7 +21,8 @@ void run_phase7(const RunContext& ctx) {
   nlohmann::json removed = nlohmann::json::array();
   std::uintmax_t freed = 0;
   if (retention == "run_end") {
-    for (const fs::path& p : {ctx.cache_dir / "frames", ctx.cache_dir / "phase5"}) {
+    for (const char* dir : {"frames", "phase5", "mosaic_first", "sds", "grid"}) {
+      const fs::path p = ctx.cache_dir / dir;
       std::error_code ec;
       if (!fs::exists(p, ec)) continue;
       freed += tree_bytes(p);

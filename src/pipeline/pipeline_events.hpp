@@ -18,7 +18,13 @@ inline constexpr std::string_view kMasterTileDone = "MASTER_TILE_DONE";
 // WARN {"phase": "3", "tile", "file", "reason"} — a frame could not be registered and was left out of its tile.
 inline constexpr std::string_view kFrameNotRegistered = "FRAME_NOT_REGISTERED";
 
-// INFO {"phase": "4", "width", "height", "pixel_scale_arcsec", "rotation_deg", "centre_ra", "centre_dec", "tiles"}.
+// INFO {"route": "classic|mosaic_first|sds|grid", "reason"} — which route this run takes, and why.
+inline constexpr std::string_view kRouteSelected = "ROUTE_SELECTED";
+// WARN {"from", "to", "reason"} — a route failed and the run goes on with the next one (SDS -> Mosaic-First ->
+// classic).
+inline constexpr std::string_view kRouteFallback = "ROUTE_FALLBACK";
+
+// INFO {"phase": "4" (classic) | "2" (global grid of Mosaic-First/SDS), "route", "width", "height", "pixel_scale_arcsec", "rotation_deg", "centre_ra", "centre_dec", "tiles"}.
 inline constexpr std::string_view kOutputGrid = "OUTPUT_GRID";
 // INFO {"phase": "4.5", "anchor", "tiles": [{id, gain[3], offset[3], connected}], "pairs", "residual_before",
 // "residual_after", "file"} — per-tile photometric corrections (details per pair in the JSON file).

@@ -19,6 +19,8 @@
 #include "pipeline/phase6_save.hpp"
 #include "pipeline/phase7_cleanup.hpp"
 #include "pipeline/pipeline_events.hpp"
+#include "pipeline/route_mosaic_first.hpp"
+#include "pipeline/route_sds.hpp"
 
 namespace zm {
 namespace fs = std::filesystem;
@@ -90,11 +92,82 @@ void clear_resume_state(const RunContext& ctx) {
   for (const char* name : {"phase1_manifest.json", "phase3_manifest.json", "phase45_manifest.json",
                            "phase6_manifest.json", "run_complete.json"})
     fs::remove(ctx.cache_dir / name, ec);
-  fs::remove_all(ctx.cache_dir / "phase5", ec);
+  for (const char* dir : {"phase5", "mosaic_first", "sds", "grid"}) fs::remove_all(ctx.cache_dir / dir, ec);
 }
 
 void check(const RunContext& ctx) {
   if (ctx.cancelled()) throw RunCancelled();
+}
+
+// Phases 2-5 of the classic route: groups -> master tiles -> optimal grid -> harmonisation -> feathered coadd.
+struct Assembled {
+  OutputGrid grid;
+  MosaicArtifacts mosaic;
+  MosaicSummary summary;
+};
+
+Assembled run_classic(RunContext& ctx, const IngestResult& ingest, RunOutcome& out) {
+  const std::vector<FrameGroup> groups = run_phase2(ctx, ingest.frames);
+  out.groups = static_cast<int>(groups.size());
+  check(ctx);
+  const std::vector<MasterTileInfo> master = run_phase3(ctx, ingest.frames, groups);
+  for (const auto& t : master) out.master_tiles.push_back(t.path);
+  check(ctx);
+  const std::vector<TileInfo> tiles = read_tile_infos(master);
+  OutputGrid grid = run_phase4(ctx, tiles);
+  check(ctx);
+  const std::vector<TileCorrection> corrections = run_phase45(ctx, tiles);
+  check(ctx);
+  MosaicArtifacts mosaic = run_phase5(ctx, tiles, corrections, grid);
+  return {std::move(grid), std::move(mosaic), summarize_tiles(tiles, out.frames_found, out.frames_used)};
+}
+
+// Frames in group order, then input order inside a group: the order SDS batches follow.
+std::vector<FrameRecord> in_group_order(const std::vector<FrameRecord>& frames, const std::vector<FrameGroup>& groups) {
+  std::vector<FrameRecord> ordered;
+  ordered.reserve(frames.size());
+  for (const auto& g : groups)
+    for (int m : g.members) ordered.push_back(frames[static_cast<std::size_t>(m)]);
+  return ordered.size() == frames.size() ? ordered : frames;
+}
+
+// Still Phase 2 for the user: the SDS mega-tiles (its Phase 3) are made on this grid.
+OutputGrid global_grid_of(RunContext& ctx, const std::vector<FrameRecord>& frames, std::string_view route) {
+  OutputGrid grid = global_grid(ctx, frames);
+  report_output_grid(ctx, grid, frames.size(), route);
+  return grid;
+}
+
+// Mosaic-First or SDS: Phase 2 only orders the frames; Phases 3-5 are the route's own. Falls back SDS ->
+// Mosaic-First -> classic with a ROUTE_FALLBACK warning naming the reason.
+Assembled run_frame_route(RunContext& ctx, const IngestResult& ingest, RunOutcome& out, bool sds) {
+  const std::vector<FrameGroup> groups = run_phase2(ctx, ingest.frames);
+  out.groups = static_cast<int>(groups.size());
+  check(ctx);
+  const std::vector<FrameRecord> frames = in_group_order(ingest.frames, groups);
+  const OutputGrid grid = global_grid_of(ctx, frames, sds ? "sds" : "mosaic_first");
+  check(ctx);
+  if (sds) {
+    try {
+      MosaicArtifacts mosaic = run_sds(ctx, frames, grid);
+      return {grid, std::move(mosaic), summarize_frames(frames, out.frames_found, "sds")};
+    } catch (const SdsFailed& e) {
+      ctx.events().warn(pipeline_keys::kRouteFallback, {{"from", "sds"}, {"to", "mosaic_first"}, {"reason", e.what()}});
+    }
+  }
+  try {
+    MosaicArtifacts mosaic = run_mosaic_first(ctx, frames, grid);
+    return {grid, std::move(mosaic), summarize_frames(frames, out.frames_found, "mosaic_first")};
+  } catch (const PipelineError& e) {
+    ctx.events().warn(pipeline_keys::kRouteFallback, {{"from", "mosaic_first"}, {"to", "classic"}, {"reason", e.what()}});
+  }
+  return run_classic(ctx, ingest, out);
+}
+
+std::pair<std::string, std::string> choose_route(const RunContext& ctx) {
+  if (ctx.config.get_bool("sds_mode")) return {"sds", "sds_mode is on"};
+  if (ctx.config.get_bool("mosaic_first")) return {"mosaic_first", "mosaic_first is on"};
+  return {"classic", "default route"};
 }
 
 }  // namespace
@@ -111,25 +184,16 @@ RunOutcome run_pipeline(RunContext& ctx) {
   }
   fs::remove(complete_marker(ctx));  // rewritten only when this run finishes
 
+  const auto [route, reason] = choose_route(ctx);
+  ctx.events().info(pipeline_keys::kRouteSelected, {{"route", route}, {"reason", reason}});
   const IngestResult ingest = run_phase1(ctx);
   out.frames_found = ingest.inputs_found;
   out.frames_used = static_cast<int>(ingest.frames.size());
   out.inputs_set_aside = static_cast<int>(ingest.set_aside.size());
   check(ctx);
-  const std::vector<FrameGroup> groups = run_phase2(ctx, ingest.frames);
-  out.groups = static_cast<int>(groups.size());
+  const Assembled a = route == "classic" ? run_classic(ctx, ingest, out) : run_frame_route(ctx, ingest, out, route == "sds");
   check(ctx);
-  const std::vector<MasterTileInfo> master = run_phase3(ctx, ingest.frames, groups);
-  for (const auto& t : master) out.master_tiles.push_back(t.path);
-  check(ctx);
-  const std::vector<TileInfo> tiles = read_tile_infos(master);
-  const OutputGrid grid = run_phase4(ctx, tiles);
-  check(ctx);
-  const std::vector<TileCorrection> corrections = run_phase45(ctx, tiles);
-  check(ctx);
-  const MosaicArtifacts mosaic = run_phase5(ctx, tiles, corrections, grid);
-  check(ctx);
-  const SavedOutputs saved = run_phase6(ctx, summarize_tiles(tiles, out.frames_found, out.frames_used), grid, mosaic);
+  const SavedOutputs saved = run_phase6(ctx, a.summary, a.grid, a.mosaic);
   out.science = saved.science.string();
   out.aesthetic = saved.aesthetic.string();
   out.coverage = saved.coverage.string();
