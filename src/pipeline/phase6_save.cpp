@@ -217,12 +217,12 @@ bool outputs_reusable(const fs::path& manifest, const std::string& key, const Sa
 
 }  // namespace
 
-MosaicSummary summarize_tiles(const std::vector<TileInfo>& tiles, int frames_found, int frames_used) {
+MosaicSummary summarize_tiles(const std::vector<TileInfo>& tiles, int frames_found) {
   MosaicSummary s;
   s.master_tiles = static_cast<int>(tiles.size());
   s.frames_found = frames_found;
-  s.frames_used = frames_used;
   for (const auto& t : tiles) {
+    s.frames_used += t.frames;  // frames a tile could not register are not in its count
     s.exposure_s += t.exposure_s;
     widen_dates(s, t.date_beg, t.date_end);
   }

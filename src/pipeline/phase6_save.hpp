@@ -24,7 +24,8 @@ struct MosaicSummary {
   std::string date_end;
 };
 
-MosaicSummary summarize_tiles(const std::vector<TileInfo>& tiles, int frames_found, int frames_used);
+// frames_used = the frames the tiles hold (a frame left out of its tile is not used).
+MosaicSummary summarize_tiles(const std::vector<TileInfo>& tiles, int frames_found);
 MosaicSummary summarize_frames(const std::vector<FrameRecord>& frames, int frames_found, std::string route);
 
 struct SavedOutputs {

@@ -119,7 +119,9 @@ Assembled run_classic(RunContext& ctx, const IngestResult& ingest, RunOutcome& o
   const std::vector<TileCorrection> corrections = run_phase45(ctx, tiles);
   check(ctx);
   MosaicArtifacts mosaic = run_phase5(ctx, tiles, corrections, grid);
-  return {std::move(grid), std::move(mosaic), summarize_tiles(tiles, out.frames_found, out.frames_used)};
+  MosaicSummary summary = summarize_tiles(tiles, out.frames_found);
+  out.frames_used = summary.frames_used;
+  return {std::move(grid), std::move(mosaic), std::move(summary)};
 }
 
 // Frames in group order, then input order inside a group: the order SDS batches follow.
