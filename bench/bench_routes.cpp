@@ -1,15 +1,18 @@
-// Wall time of the alternative routes (Mosaic-First, SDS) on one simulated dataset (2x2 pointings, 2 nights,
-// 3 frames each, 640x512 px), Phase 1 done once outside the timing. Peak RSS is reported as a counter.
+// Wall time and peak RSS of every route, end to end (`zemosaic run`, Phases 1-7, resume off), on one simulated
+// dataset: 2x2 pointings, 2 nights, 4 frames per pointing and night, 720x1280 px (a Seestar frame at 2/3 size).
+// Each run is a child process so its peak RSS is its own (wait4), not the benchmark's.
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <random>
+#include <string>
+#include <vector>
 
-#include "events/event_stream.hpp"
-#include "pipeline/phase1_ingest.hpp"
-#include "pipeline/route_mosaic_first.hpp"
-#include "pipeline/route_sds.hpp"
 #include "sim/dataset.hpp"
 
 namespace {
@@ -17,32 +20,29 @@ namespace fs = std::filesystem;
 
 struct Data {
   fs::path root;
-  zm::EventStream events;
-  std::unique_ptr<zm::RunProgress> progress;
-  zm::RunContext ctx;
-  std::vector<zm::FrameRecord> frames;
+  fs::path lights;
+  fs::path grid_input;  // the same frames (links) plus a stack_plan.csv: grid mode
   Data() {
     root = fs::temp_directory_path() / ("zm_bench_routes_" + std::to_string(std::random_device{}()));
     zm::sim::SimConfig c;
     c.layout.grid_cols = 2;
     c.layout.grid_rows = 2;
-    c.layout.frames_per_pointing = 3;
+    c.layout.frames_per_pointing = 4;
     c.layout.nights = 2;
-    c.layout.width = 640;
-    c.layout.height = 512;
+    c.layout.width = 720;
+    c.layout.height = 1280;
     c.sky.star_density_per_deg2 = 15000.0;
     zm::sim::write_dataset(c, root / "data");
-    progress = std::make_unique<zm::RunProgress>(events);
-    ctx.input_dir = root / "data" / zm::sim::kLightsFolder;
-    ctx.output_dir = root / "out";
-    ctx.cache_dir = root / "out" / ".zemosaic_cache";
-    ctx.tiles_dir = root / "out" / "tiles";
-    ctx.config.set("telemetry_interval_s", 0.0);
-    ctx.config.set("resume", "off");
-    fs::create_directories(ctx.cache_dir);
-    ctx.caps = zm::probe_capabilities(ctx.output_dir);
-    ctx.progress = progress.get();
-    frames = zm::run_phase1(ctx).frames;
+    lights = root / "data" / zm::sim::kLightsFolder;
+    grid_input = root / "grid_input";
+    fs::create_directories(grid_input);
+    std::ofstream csv(grid_input / "stack_plan.csv");
+    csv << "file_path,exposure\n";
+    for (const auto& e : fs::directory_iterator(lights)) {
+      if (e.path().extension() != ".fits") continue;
+      fs::create_symlink(e.path(), grid_input / e.path().filename());
+      csv << e.path().filename().string() << ",10\n";
+    }
   }
   ~Data() {
     std::error_code ec;
@@ -55,29 +55,67 @@ Data& data() {
   return d;
 }
 
-double peak_rss_mib() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_maxrss / 1024.0;
+struct Child {
+  int exit_code = -1;
+  double seconds = 0;
+  long peak_rss_kib = 0;
+};
+
+Child run_zemosaic(const fs::path& input, const fs::path& output, const std::string& config_json) {
+  const fs::path cfg = output.string() + ".json";
+  std::ofstream(cfg) << config_json;
+  std::vector<std::string> args = {ZM_CLI_PATH, "run", "--input", input.string(), "--output", output.string(),
+                                   "--config", cfg.string(), "--quiet"};
+  Child r;
+  const auto t0 = std::chrono::steady_clock::now();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  struct rusage ru {};
+  if (pid > 0 && ::wait4(pid, &status, 0, &ru) == pid) {
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.peak_rss_kib = ru.ru_maxrss;
+  }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
 }
 
-void BM_MosaicFirst(benchmark::State& state) {
+void run_route(benchmark::State& state, const std::string& name, const std::string& config, bool grid) {
   Data& d = data();
-  const zm::OutputGrid grid = zm::global_grid(d.ctx, d.frames);
-  for (auto _ : state) benchmark::DoNotOptimize(zm::run_mosaic_first(d.ctx, d.frames, grid));
-  state.counters["frames"] = static_cast<double>(d.frames.size());
-  state.counters["peak_rss_mib"] = peak_rss_mib();
+  Child c;
+  for (auto _ : state) {
+    const fs::path out = d.root / ("out_" + name);
+    c = run_zemosaic(grid ? d.grid_input : d.lights, out, config);
+    if (c.exit_code != 0) state.SkipWithError(("zemosaic run failed for route " + name).c_str());
+    state.SetIterationTime(c.seconds);
+    std::error_code ec;
+    fs::remove_all(out, ec);
+  }
+  state.counters["peak_rss_mib"] = c.peak_rss_kib / 1024.0;
 }
-BENCHMARK(BM_MosaicFirst)->Unit(benchmark::kMillisecond)->Iterations(2);
 
-void BM_Sds(benchmark::State& state) {
-  Data& d = data();
-  d.ctx.config.set("sds_batch_by_night", true);
-  const zm::OutputGrid grid = zm::global_grid(d.ctx, d.frames);
-  for (auto _ : state) benchmark::DoNotOptimize(zm::run_sds(d.ctx, d.frames, grid));
-  state.counters["frames"] = static_cast<double>(d.frames.size());
-  state.counters["peak_rss_mib"] = peak_rss_mib();
+const std::string kCommon = R"("resume": "off", "telemetry_interval_s": 0)";
+
+void BM_Classic(benchmark::State& s) { run_route(s, "classic", "{" + kCommon + "}", false); }
+void BM_ClassicMerge(benchmark::State& s) {
+  run_route(s, "classic_merge", "{" + kCommon + R"(, "inter_master_merge": true})", false);
 }
-BENCHMARK(BM_Sds)->Unit(benchmark::kMillisecond)->Iterations(2);
+void BM_MosaicFirst(benchmark::State& s) { run_route(s, "mosaic_first", "{" + kCommon + R"(, "mosaic_first": true})", false); }
+void BM_Sds(benchmark::State& s) {
+  run_route(s, "sds", "{" + kCommon + R"(, "sds_mode": true, "sds_batch_by_night": true})", false);
+}
+void BM_Grid(benchmark::State& s) { run_route(s, "grid", "{" + kCommon + "}", true); }
+
+BENCHMARK(BM_Classic)->Unit(benchmark::kMillisecond)->UseManualTime()->Iterations(1);
+BENCHMARK(BM_ClassicMerge)->Unit(benchmark::kMillisecond)->UseManualTime()->Iterations(1);
+BENCHMARK(BM_MosaicFirst)->Unit(benchmark::kMillisecond)->UseManualTime()->Iterations(1);
+BENCHMARK(BM_Sds)->Unit(benchmark::kMillisecond)->UseManualTime()->Iterations(1);
+BENCHMARK(BM_Grid)->Unit(benchmark::kMillisecond)->UseManualTime()->Iterations(1);
 
 }  // namespace
