@@ -159,6 +159,30 @@ bool regression_fit(const OverlapGrid* rev, int c, const std::vector<float>& xs,
   return true;
 }
 
+// Combines the flux ratios measured on tile i's grid (tile j resampled: y = j) with those on tile j's grid (tile i
+// resampled: y = i). The resampling blurs only the warped tile, which moves flux out of the apertures and into
+// the background annulus of that tile alone, a bias of the order of a percent that PSF matching removes only as
+// well as it measures the small width difference. It enters a_ij as (1 - e) and 1 / a_ji as 1 / (1 - e), so
+// sqrt(a_ij / a_ji) cancels it to first order; the same holds for the pixel-wise slope. The two measurements
+// share their sources and noise, so the combined uncertainty is their mean, not smaller.
+void symmetrize(std::vector<ChannelFluxRatio>& fwd, const std::vector<ChannelFluxRatio>& back) {
+  for (std::size_t c = 0; c < fwd.size() && c < back.size(); ++c) {
+    ChannelFluxRatio& f = fwd[c];
+    const ChannelFluxRatio& r = back[c];
+    if (!f.ok || !r.ok || !(r.a > 0)) continue;
+    const double a = std::sqrt(f.a / r.a);
+    f.b += (f.a - a) * f.sky_x;  // median(y - a x) at the sky level, to first order
+    f.a = a;
+    f.a_rel_sigma = 0.5 * (f.a_rel_sigma + r.a_rel_sigma);
+    if (f.pixel_a > 0 && r.pixel_a > 0) {
+      f.pixel_a = std::sqrt(f.pixel_a / r.pixel_a);
+      f.pixel_lambda = 0.5 * (f.pixel_lambda + r.pixel_lambda);
+    } else {
+      f.pixel_a = 0.0;
+    }
+  }
+}
+
 PairWork fit_pair(const std::vector<TilePreview>& tiles, const std::vector<TileInfo>& info, int i, int j,
                   const PixelRect& rect_on_i, const PixelRect& rect_on_j, const HarmonizeOptions& o) {
   PairWork w;
@@ -179,6 +203,17 @@ PairWork fit_pair(const std::vector<TilePreview>& tiles, const std::vector<TileI
     flux = flux_ratio(xs, ys, g.valid, g.w, g.h, o.flux);
   }
   std::optional<OverlapGrid> rev;
+  if (o.flux_gain && o.symmetric_flux && !rect_on_j.empty()) {
+    rev = overlap_grid(tiles[j], info[j], tiles[i], info[i], rect_on_j);
+    if (rev->n >= o.min_samples) {
+      PlaneSet xs, ys;
+      for (int c = 0; c < C; ++c) {
+        xs.planes.push_back(rev->xp(c)), ys.planes.push_back(rev->yp(c));
+        xs.sigma.push_back(info[j].noise[c]), ys.sigma.push_back(info[i].noise[c]);
+      }
+      symmetrize(flux, flux_ratio(xs, ys, rev->valid, rev->w, rev->h, o.flux));
+    }
+  }
   w.channels.resize(C);
   w.ok = true;
   std::vector<float> xs, ys;

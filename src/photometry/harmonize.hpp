@@ -9,10 +9,12 @@
 //    background-subtracted aperture sums of the sources both tiles see (flux_ratio.hpp: blur-invariant and
 //    unbiased under per-pixel noise, unlike a pixel-wise regression whose slope noise in the regressor
 //    attenuates), and b = median(tile_j - a tile_i) over the overlap's sky pixels, where the signal cancels pixel
-//    by pixel. A pair with too few measurable sources (or flux_gain off) falls back to the pixel-wise
-//    robust_line_fit over all overlap samples, weighted as a few-percent measurement: with symmetric_fit its
-//    slope is sqrt(a_ij / a_ji), a_ji fitted the other way round, which cancels an equal attenuation in both
-//    directions to first order.
+//    by pixel. With symmetric_flux the flux gain is measured on both grids (j warped onto i, i warped onto j) and
+//    a = sqrt(a_ij / a_ji): the bilinear warp blurs only the warped tile, which reads as a gain bias of ~1 % per
+//    pair (measured against the simulator's truth) that the square root cancels. A pair with too few measurable
+//    sources (or flux_gain off) falls back to the pixel-wise robust_line_fit over all overlap samples, weighted
+//    as a few-percent measurement: with symmetric_fit its slope is sqrt(a_ij / a_ji), a_ji fitted the other way
+//    round, which cancels an equal attenuation in both directions to first order.
 // 3. Pruning to each tile's prune_k strongest neighbours (by samples) plus a maximum spanning forest, so
 //    connectivity is never lost.
 // 4. Global solve per channel with the anchor fixed at (1, 0), every pair once: log g_i - log g_j = log a
@@ -46,6 +48,8 @@ struct HarmonizeOptions {
   int anchor = -1;  // tile index fixed at gain 1 offset 0; -1 = best connected x weight
   bool symmetric_fit = true;  // fallback regression: slope from both reprojection directions
   bool flux_gain = true;      // gain from source flux ratios (see the file comment); false = regression only
+  bool symmetric_flux = true;  // flux gain measured on both tiles' grids, sqrt(a_ij / a_ji): cancels the blur
+                               // that resampling adds to the warped tile only
   FluxRatioOptions flux;      // source detection, apertures and clipping of the flux-ratio gain
 };
 

@@ -9,12 +9,15 @@
 
 #include "events/event_stream.hpp"
 #include "io/fits_reader.hpp"
+#include "photometry/harmonize.hpp"
+#include "photometry/tile_preview.hpp"
 #include "pipeline/run.hpp"
 #include "reproject/pixel_map.hpp"
 #include "reproject/warp.hpp"
 #include "sim/dataset.hpp"
 #include "stars/detect.hpp"
 #include "test_support.hpp"
+#include "truth_metrics.hpp"
 #include "wcs/wcs.hpp"
 
 namespace zm {
@@ -31,11 +34,22 @@ sim::SimConfig mosaic_config() {
   c.layout.height = 280;
   c.layout.overlap = 0.3;
   c.layout.dither_sigma_px = 5.0;
-  c.sky.star_density_per_deg2 = 15000.0;
+  // A dark sky and a dense field: the per-tile gains against the truth must be measured to ~0.1 % (issue 5 asks
+  // for 0.5 %), which at 3 frames per pointing needs many well-exposed stars per tile, and low sky noise is far
+  // cheaper than more frames or pixels.
+  c.observing.sky_levels_adu = {120.0, 120.0};
+  c.sky.star_density_per_deg2 = 45000.0;
   c.observing.vignetting = 0.0;
   c.observing.gradient_fraction = 0.0;
   c.observing.transparency_min = 0.85;  // tiles differ in gain: Phase 4.5 has work to do
   c.defects.trail_fraction = 0.0;
+  // Diagnostic knobs for the photometry probe below (unset in CI: the tests' figures assume the values above).
+  if (const char* e = std::getenv("ZM_PROBE_FPP")) c.layout.frames_per_pointing = std::atoi(e);
+  if (const char* e = std::getenv("ZM_PROBE_W")) c.layout.width = std::atoi(e);
+  if (const char* e = std::getenv("ZM_PROBE_H")) c.layout.height = std::atoi(e);
+  if (const char* e = std::getenv("ZM_PROBE_DENS")) c.sky.star_density_per_deg2 = std::atof(e);
+  if (const char* e = std::getenv("ZM_PROBE_SEED")) c.seed = std::atoi(e);
+  if (const char* e = std::getenv("ZM_PROBE_SKY")) c.observing.sky_levels_adu = {std::atof(e), std::atof(e)};
   return c;
 }
 
@@ -92,7 +106,10 @@ class MosaicRun : public ::testing::Test {
     dir_ = new test::TempDir("mosaic");
     plan_ = new sim::DatasetPlan(sim::plan_dataset(mosaic_config()));
     files_ = new sim::DatasetFiles(sim::write_dataset(*plan_, dir_->path() / "data"));
-    first_ = new RunResult(run(input(), dir_->path() / "out", 2, {{"cache_retention", "keep"}}));
+    std::map<std::string, nlohmann::json> extra{{"cache_retention", "keep"}};
+    if (const char* e = std::getenv("ZM_PROBE_REJECT")) extra["stack_reject_algo"] = std::string(e);
+    if (const char* e = std::getenv("ZM_PROBE_NORM")) extra["stack_norm_method"] = std::string(e);
+    first_ = new RunResult(run(input(), dir_->path() / "out", 2, extra));
   }
   static void TearDownTestSuite() {
     delete first_;
@@ -172,37 +189,44 @@ TEST_F(MosaicRun, TileGainsAgreeAndNoSeams) {
   const ImageF mosaic = sr.read_all(false);
   Wcs grid = Wcs::from_header(sr.info().header, sr.info().path, mosaic.width, mosaic.height);
   const ImageF truth = truth_on_grid(grid, mosaic.width, mosaic.height);
-  // Per master tile: the gain of the mosaic against the truth over the tile's interior.
-  std::vector<double> gains;
   std::vector<std::vector<std::uint8_t>> inside;  // per tile: output pixel is >= 12 px inside the tile's data
   for (const auto& path : first_->outcome.master_tiles) {
     FitsImageReader tr(path);
     Wcs tw = Wcs::from_header(tr.info().header, path, tr.info().width, tr.info().height);
     const int tw_w = tr.info().width, tw_h = tr.info().height;
     std::vector<std::uint8_t> in(static_cast<std::size_t>(mosaic.width) * mosaic.height, 0);
-    double sxx = 0, sxy = 0, sx = 0, sy = 0;
-    long long n = 0;
     for (int y = 0; y < mosaic.height; ++y)
       for (int x = 0; x < mosaic.width; ++x) {
         const auto p = tw.world_to_pixel(grid.pixel_to_world({double(x), double(y)}));
         if (!p || p->x < 12 || p->y < 12 || p->x > tw_w - 13 || p->y > tw_h - 13) continue;
         in[static_cast<std::size_t>(y) * mosaic.width + x] = 1;
-        const double t = truth.at(1, y, x), m = mosaic.at(1, y, x);
-        if (!std::isfinite(t) || !std::isfinite(m)) continue;
-        sxx += t * t; sxy += t * m; sx += t; sy += m; ++n;
       }
-    ASSERT_GT(n, 1000);
-    gains.push_back((n * sxy - sx * sy) / (n * sxx - sx * sx));
     inside.push_back(std::move(in));
   }
-  const auto [gmin, gmax] = std::minmax_element(gains.begin(), gains.end());
+  // Issue 5: per master tile, the gain of the mosaic against the truth over the part only that tile covers, from
+  // catalogue-star aperture fluxes (truth_metrics.hpp: blur-invariant, unbiased by noise). Each gain must be known
+  // to better than 0.5 % / 3 (1 sigma; measured ~0.10 %) so that the issue's 0.5 % can be resolved.
+  // Measured: 0.38 % on this dataset (seed 11), but 0.68 / 0.92 / 1.16 % with seeds 12 / 13 / 14 (and 0.42 / 0.70 /
+  // 0.62 / 1.33 % on the master tiles themselves, where Phase 4.5's pair noise of 0.4-0.9 % per pair is what is
+  // left): issue 5's 0.5 % is not met in general, so the bound is 1 %, which every seed but 14 meets.
+  std::vector<double> gains;
   std::string listed;
-  for (double gg : gains) listed += std::to_string(gg) + " ";
-  RecordProperty("gain_spread", std::to_string(*gmax / *gmin - 1.0));
-  // Issue 5 asks for < 0.5 %. At this noise level (3 frames per tile, ~50 ADU per pixel) the pixel-wise pair fits of
-  // Phase 4.5 reach 6.3 % today (work in progress: flux-ratio pair estimates); this bound guards against regressions
-  // until the target is met.
-  EXPECT_LT(*gmax / *gmin - 1.0, 0.08) << "per-tile gains vs truth disagree: " << listed;
+  for (std::size_t k = 0; k < inside.size(); ++k) {
+    const auto g = test::catalogue_gain(mosaic, truth, grid, plan_->sky.stars, [&](int x, int y) {
+      const std::size_t i = static_cast<std::size_t>(y) * mosaic.width + x;
+      int cover = 0;
+      for (const auto& in : inside) cover += in[i];
+      return inside[k][i] && cover == 1;
+    });
+    ASSERT_GT(g.gain, 0.0) << "too few catalogue stars where only tile " << k << " lies";
+    EXPECT_LT(g.sigma / g.gain, 0.005 / 3) << "tile " << k << ": the metric cannot resolve 0.5 %";
+    gains.push_back(g.gain);
+    listed += std::to_string(g.gain) + " +- " + std::to_string(g.sigma) + " (" + std::to_string(g.stars) + ") ";
+  }
+  const double spread = test::gain_spread(gains);
+  RecordProperty("gain_spread", std::to_string(spread));
+  if (std::getenv("ZM_TEST_VERBOSE")) std::printf("tile gains vs truth: %s-> spread %.4f\n", listed.c_str(), spread);
+  EXPECT_LT(spread, 0.01) << "per-tile gains vs truth disagree: " << listed;
 
   // Seams: residual of one global linear fit, median |r| where tiles meet (pixels inside one tile and within
   // 12-16 px of another tile's data edge) against the interiors (inside exactly one tile, far from edges).
@@ -242,6 +266,97 @@ TEST_F(MosaicRun, TileGainsAgreeAndNoSeams) {
   const double ms = median(seam), mi = median(interior);
   RecordProperty("seam_over_interior", std::to_string(ms / mi));
   EXPECT_LE(ms, 1.2 * mi) << "seam median |r| " << ms << " vs interior " << mi;
+}
+
+// Diagnostic (ZM_PHOTO_PROBE=1): per master tile, its gain against the truth on its own grid and the frames'
+// transparencies; per pair, Phase 4.5's ratio against the ratio of the measured tile gains.
+TEST_F(MosaicRun, PhotometryProbe) {
+  if (!std::getenv("ZM_PHOTO_PROBE")) GTEST_SKIP() << "diagnostic, set ZM_PHOTO_PROBE=1";
+  FitsImageReader tr0(files_->dir / files_->truth);
+  const ImageF truth = tr0.read_all(false);
+  const Wcs twcs = Wcs::from_header(tr0.info().header, tr0.info().path, truth.width, truth.height);
+  std::vector<double> tile_gain;
+  std::vector<ImageF> tiles, truths;
+  std::vector<Wcs> wcss;
+  for (const auto& path : first_->outcome.master_tiles) {
+    FitsImageReader tr(path);
+    const ImageF tile = tr.read_all(false);
+    Wcs tw = Wcs::from_header(tr.info().header, path, tile.width, tile.height);
+    const PixelMap map = compute_pixel_map(tw, twcs, PixelRect{0, 0, tile.width, tile.height});
+    const ImageF tt = warp_band(truth, map, Kernel::Lanczos3).image;
+    tiles.push_back(tile), truths.push_back(tt), wcss.push_back(tw);
+    const std::string ref = tr.info().header.get_string("ZMT_REF").value_or("");
+    double tref = 0;
+    std::string members;
+    for (const auto& f : plan_->frames)
+      if (f.file_name == ref) tref = f.transparency;
+    const auto all = [](int, int) { return true; };
+    const auto cg = test::catalogue_gain(tile, tt, tw, plan_->sky.stars, all);
+    const auto cg_bright = test::catalogue_gain(tile, tt, tw, plan_->sky.stars, all, 1, 9.0, 4e6);
+    const auto cg_small = test::catalogue_gain(tile, tt, tw, plan_->sky.stars, all, 1, 3.0);
+    const double fg = test::flux_gain(tile, tt, all);
+    tile_gain.push_back(cg.gain);
+    std::printf("tile %s ref %s T_ref %.4f | cat %.5f +- %.5f (%d, x%.2f) | cat+sat %.5f (%d) | cat r3 %.5f | flux %.5f | ratio cat/T_ref %.5f\n",
+                fs::path(path).filename().c_str(), ref.c_str(), tref, cg.gain, cg.sigma, cg.stars, cg.scale, cg_bright.gain, cg_bright.stars,
+                cg_small.gain, fg, cg.gain / tref);
+  }
+  // The true ratio of each overlap: both tiles measured against the truth over the other tile's footprint.
+  std::map<std::pair<int, int>, double> true_a;
+  const int nt = static_cast<int>(tiles.size());
+  for (int i = 0; i < nt; ++i)
+    for (int j = i + 1; j < nt; ++j) {
+      const auto inside = [&](int a, int b) {
+        return [&, a, b](int x, int y) {
+          const auto p = wcss[b].world_to_pixel(wcss[a].pixel_to_world({double(x), double(y)}));
+          return p && p->x > 8 && p->y > 8 && p->x < tiles[b].width - 9 && p->y < tiles[b].height - 9 &&
+                 std::isfinite(tiles[b].at(1, static_cast<int>(p->y), static_cast<int>(p->x)));
+        };
+      };
+      const auto gi = test::catalogue_gain(tiles[i], truths[i], wcss[i], plan_->sky.stars, inside(i, j));
+      const auto gj = test::catalogue_gain(tiles[j], truths[j], wcss[j], plan_->sky.stars, inside(j, i));
+      if (gi.gain > 0 && gj.gain > 0) true_a[{i, j}] = gj.gain / gi.gain;
+      std::printf("overlap %d-%d: g_i %.5f +- %.5f (%d) g_j %.5f +- %.5f (%d) -> a %.5f (whole-tile ratio %.5f)\n", i, j,
+                  gi.gain, gi.sigma, gi.stars, gj.gain, gj.sigma, gj.stars, gj.gain / gi.gain, tile_gain[j] / tile_gain[i]);
+    }
+  std::vector<TilePreview> previews;
+  for (std::size_t k = 0; k < first_->outcome.master_tiles.size(); ++k)
+    previews.push_back(read_tile_preview(first_->outcome.master_tiles[k], static_cast<int>(k), 1024));
+  const auto variant = [&](const char* name, HarmonizeOptions o) {
+    const HarmonizeResult r = harmonize_tiles(previews, o);
+    std::printf("%-14s", name);
+    for (const auto& p : r.pairs)
+      if (p.channel == 1)
+        std::printf(" %d-%d %+.2f%%(%.2f)", p.i, p.j, 100 * (p.a / true_a[{p.i, p.j}] - 1), 100 * p.a_rel_sigma);
+    std::vector<double> cg;
+    for (std::size_t k = 0; k < r.tiles.size(); ++k) cg.push_back(r.tiles[k].gain[1] * tile_gain[k]);
+    std::printf(" | spread %.3f%%\n", 100 * test::gain_spread(cg));
+  };
+  HarmonizeOptions o;
+  variant("default", o);
+  o.symmetric_flux = false;
+  variant("asym", o);
+  o.flux.aperture_psf_sigmas = 4.0;
+  variant("asym ap4", o);
+  o.symmetric_flux = true;
+  variant("sym ap4", o);
+  o.flux.aperture_psf_sigmas = 2.0;
+  o.flux.psf_match = false;
+  variant("sym nomatch", o);
+  o.symmetric_flux = false;
+  variant("asym nomatch", o);
+  std::ifstream in(fs::path(first_->outcome.science).parent_path() / "zemosaic_photometry.json");
+  const auto j = nlohmann::json::parse(in);
+  for (const auto& p : j.at("pairs")) {
+    if (p.at("channel") != 1) continue;
+    const int a = p.at("i"), b = p.at("j");
+    std::printf("pair %d-%d a %.5f +- %.5f (%d src) true %.5f -> err %+.3f %%\n", a, b, p.at("a").get<double>(),
+                p.at("a_rel_sigma").get<double>(), p.at("sources").get<int>(), tile_gain[b] / tile_gain[a],
+                100 * (p.at("a").get<double>() / (tile_gain[b] / tile_gain[a]) - 1));
+  }
+  for (std::size_t k = 0; k < j.at("tiles").size(); ++k) {
+    const double g = j.at("tiles")[k].at("gain")[1];
+    std::printf("tile %zu correction %.5f -> corrected gain %.5f\n", k, g, g * tile_gain[k]);
+  }
 }
 
 TEST_F(MosaicRun, StarsLandWhereTheTruthSays) {

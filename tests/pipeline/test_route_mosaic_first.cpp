@@ -2,6 +2,7 @@
 #include "test_route_fixture.hpp"
 
 #include "pipeline/route_common.hpp"
+#include "pipeline/route_photometry.hpp"
 
 namespace zm::route_test {
 namespace {
@@ -49,14 +50,11 @@ TEST_F(MosaicFirst, EveryFrameLandsAndCoverageCountsThem) {
 }
 
 TEST_F(MosaicFirst, GainsAgreeWithTheTruthAcrossTheCanvas) {
-  const ImageF truth = truth_on_grid(Dataset::get(), run_->grid);
-  const auto gains = quadrant_gains(run_->image, truth);
-  ASSERT_EQ(gains.size(), 4u);
-  const auto [lo, hi] = std::minmax_element(gains.begin(), gains.end());
-  RecordProperty("gain_spread", std::to_string(*hi / *lo - 1.0));
-  // Issue 6 asks for 1 %; the star-flux frame matching measures 1.4 % on this dataset (see the report). Bound at
-  // the measured level plus margin so a regression shows; tighten to 0.01 once the matching is sharpened.
-  EXPECT_LT(*hi / *lo - 1.0, 0.02) << gains[0] << " " << gains[1] << " " << gains[2] << " " << gains[3];
+  // Issue 6 asks for 1 % (open). Measured with catalogue-star fluxes (blur-invariant; the pixel-wise fit used before
+  // read 1.4 % where this metric reads 2.4 %): 2.0 %, quadrants 0.870 0.886 0.886 0.887 +- 0.25-0.5 %. The frames
+  // themselves are at their transparency to ~1 %; the per-frame gains of solve_star_photometry scatter by ~+-2.5 %
+  // (diagnostic below). Bound at the measured level plus the metric's noise so a regression shows.
+  expect_quadrant_gains_agree(run_->image, run_->grid, 0.03);
 }
 
 TEST_F(MosaicFirst, StarsLandWhereTheTruthSays) {
@@ -150,6 +148,41 @@ TEST_F(MosaicFirst, RejectionRemovesTrails) {
   EXPECT_GT(with_mean, 20.0) << "the trail must show in a plain mean";
   EXPECT_LT(std::abs(with_kappa), 0.25 * with_mean);
   EXPECT_GT(run_->stats.reject.rejected_high, 0u);
+}
+
+}  // namespace
+}  // namespace zm::route_test
+
+namespace zm::route_test {
+namespace {
+
+// Diagnostic (ZM_PHOTO_PROBE=1): each frame's solved gain times its true transparency (constant when right).
+TEST(MosaicFirstProbe, FrameGainsAgainstTransparency) {
+  if (!std::getenv("ZM_PHOTO_PROBE")) GTEST_SKIP() << "diagnostic, set ZM_PHOTO_PROBE=1";
+  Dataset& d = Dataset::get();
+  Ctx c(d.input(), d.out(), d.cache(), 2);
+  std::vector<CoaddFrame> inputs = coadd_frames(c.ctx, d.frames, {});
+  std::vector<std::array<float, 3>> skies;
+  for (const auto& f : d.frames) skies.push_back(f.sky_median);
+  const RoutePhotometry p = std::getenv("ZM_PROBE_HARMONIZE")
+                                ? solve_route_photometry(inputs, 1024, route_harmonize_options(c.ctx.config), 2)
+                                : solve_star_photometry(inputs, skies, 2);
+  FitsImageReader tr(d.files.dir / d.files.truth);
+  const ImageF truth = tr.read_all(false);
+  const Wcs twcs = Wcs::from_header(tr.info().header, tr.info().path, truth.width, truth.height);
+  for (std::size_t k = 0; k < d.frames.size(); ++k) {
+    const std::string name = fs::path(d.frames[k].path).filename().string();
+    const ImageF img = read_planes(inputs[k].path, inputs[k].width, inputs[k].height, inputs[k].channels);
+    Wcs fw = inputs[k].wcs;
+    const PixelMap map = compute_pixel_map(fw, twcs, PixelRect{0, 0, img.width, img.height});
+    const ImageF tt = warp_band(truth, map, Kernel::Lanczos3).image;
+    const auto cg = test::catalogue_gain(img, tt, fw, d.plan.sky.stars, [](int, int) { return true; });
+    for (const auto& f : d.plan.frames)
+      if (f.file_name == name)
+        std::printf("frame %2zu night %d pointing %d T %.4f gain %.4f -> g*T %.4f | frame vs truth %.4f +- %.4f (/T %.4f, x g %.4f)\n", k, f.night, f.pointing,
+                    f.transparency, p.corrections[k].gain[1], p.corrections[k].gain[1] * f.transparency,
+                    cg.gain, cg.sigma, cg.gain / f.transparency, cg.gain * p.corrections[k].gain[1]);
+  }
 }
 
 }  // namespace

@@ -65,14 +65,10 @@ TEST_F(Sds, InputOrderBatchingClosesOnCoverage) {
 }
 
 TEST_F(Sds, GainsAgreeWithTheTruthAcrossTheCanvas) {
-  const ImageF truth = truth_on_grid(Dataset::get(), run_->grid);
-  const auto gains = quadrant_gains(run_->image, truth);
-  ASSERT_EQ(gains.size(), 4u);
-  const auto [lo, hi] = std::minmax_element(gains.begin(), gains.end());
-  RecordProperty("gain_spread", std::to_string(*hi / *lo - 1.0));
-  // Issue 6 asks for 1 %; frame star-flux matching + mega-tile line fits measure 2.1 % here (see the report).
-  // Bound at the measured level plus margin so a regression shows; tighten to 0.01 once the matching is sharpened.
-  EXPECT_LT(*hi / *lo - 1.0, 0.03) << gains[0] << " " << gains[1] << " " << gains[2] << " " << gains[3];
+  // Issue 6 asks for 1 % (open). Measured with catalogue-star fluxes: 1.6 % (quadrants 0.872 0.883 0.886 0.883
+  // +- 0.3-0.5 %); SDS shares Mosaic-First's frame star-flux matching within a night, the main error left. Bound at
+  // the measured level plus the metric's noise so a regression shows.
+  expect_quadrant_gains_agree(run_->image, run_->grid, 0.03);
 }
 
 TEST_F(Sds, StarsLandWhereTheTruthSays) {
