@@ -102,6 +102,17 @@ const std::vector<ConfigKey>& config_schema() {
       {"sds_min_batch", T::Int, 5, "fewest frames in an SDS batch", {}, 1, 100000000},
       {"sds_max_batch", T::Int, 0, "an SDS batch closes at this many frames whatever its coverage (0 = no cap)", {}, 0, 100000000},
       {"sds_min_coverage_keep", T::Double, 0.40, "SDS pixels under this fraction of the peak coverage are masked (NaN)", {}, 0.0, 1.0},
+      // ---- grid mode (issue 6) ----
+      {"grid_size_factor", T::Double, 4.0, "grid mode (stack_plan.csv): tile side = this x the median frame side on the grid", {}, 0.05, 1000.0},
+      {"batch_overlap_pct", T::Double, 40.0, "grid mode: overlap of neighbouring tiles (% of the tile side)", {}, 0.0, 90.0},
+      {"grid_chunk_ram_mb", T::Int, 0, "grid mode: memory one tile's band stack may use (MB; 0 = from the plan); results do not depend on it", {}, 0, 10000000},
+      // ---- inter-master merge (issue 6) ----
+      {"inter_master_merge", T::Bool, false, "Phase 4.5 merge: master tiles overlapping heavily are stacked into super tiles before Phase 5"},
+      {"inter_master_overlap_threshold", T::Double, 0.60, "two tiles merge when their footprints share this fraction of the smaller one", {}, 0.01, 1.0},
+      {"inter_master_min_group_size", T::Int, 2, "fewest master tiles that form a super tile", {}, 2, 100000},
+      {"inter_master_max_group", T::Int, 64, "largest super tile (master tiles); bigger groups are split into chunks", {}, 2, 100000},
+      {"inter_master_stack_method", T::String, "winsor", "per-pixel combine of a group's tiles (kappas from stack_kappa_low/high)", {"winsor", "kappa_sigma", "mean"}},
+      {"inter_master_photometry_clip_sigma", T::Double, 3.0, "sigma clip of the intra-group gain/offset fits", {}, 0.5, 100.0},
   };
   return keys;
 }

@@ -236,7 +236,39 @@ std::vector<std::string_view> phase1_config_keys() {
           "wcs_max_pixel_scale_arcsec", "input_max_axis_pixels", "input_max_pixels"};
 }
 
+namespace {
+
+IngestResult ingest_files(const RunContext& ctx, const std::vector<InputFile>& files,
+                          std::vector<SetAsideInput> set_aside);
+
+}  // namespace
+
 IngestResult run_phase1(const RunContext& ctx) {
+  return ingest_files(ctx, scan_input_folder(ctx.input_dir, ctx.output_dir), {});
+}
+
+IngestResult run_phase1(const RunContext& ctx, const std::vector<fs::path>& paths) {
+  std::vector<InputFile> files;
+  std::vector<SetAsideInput> missing;
+  for (const auto& p : paths) {
+    std::error_code ec;
+    InputFile f;
+    f.path = p;
+    f.size = fs::file_size(p, ec);
+    if (!ec) {
+      const auto t = fs::last_write_time(p, ec);
+      f.mtime_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+    }
+    if (ec) missing.push_back({p.string(), "not_found", "cannot read the file: " + ec.message()});
+    else files.push_back(std::move(f));
+  }
+  return ingest_files(ctx, files, std::move(missing));
+}
+
+namespace {
+
+IngestResult ingest_files(const RunContext& ctx, const std::vector<InputFile>& files,
+                          std::vector<SetAsideInput> set_aside) {
   const auto t0 = std::chrono::steady_clock::now();
   PhaseScope scope(*ctx.progress, "1", "Preprocessing");
   EventStream& events = ctx.events();
@@ -248,14 +280,18 @@ IngestResult run_phase1(const RunContext& ctx) {
   const fs::path manifest_path = ctx.cache_dir / "phase1_manifest.json";
   fs::create_directories(frames_dir);
 
-  const std::vector<InputFile> files = scan_input_folder(ctx.input_dir, ctx.output_dir);
   const JobSizes job = ingest_job(files, options.limits);
   const ParallelPlan plan = make_plan(PlanKind::ingest, ctx.caps, ctx.config, job);
   emit_plan_summary(events, "1", plan);
   const auto reusable = load_reusable(manifest_path, config_hash);
 
   IngestResult result;
-  result.inputs_found = static_cast<int>(files.size());
+  result.inputs_found = static_cast<int>(files.size() + set_aside.size());
+  for (auto& s : set_aside) {
+    events.warn(pipeline_keys::kInputSetAside,
+                {{"phase", "1"}, {"file", s.path}, {"kind", s.kind}, {"reason", s.reason}});
+    result.set_aside.push_back(std::move(s));
+  }
   ProgressCounter counter(*ctx.progress, "preprocess", files.size(), std::string(event_keys::kRawFileCountUpdate));
   const std::uint64_t footprint =
       preprocess_footprint_bytes(std::max(job.frame_width, 1), std::max(job.frame_height, 1));
@@ -331,15 +367,17 @@ IngestResult run_phase1(const RunContext& ctx) {
   events.info(pipeline_keys::kIngestSummary, {{"phase", "1"},
                                                {"usable", result.frames.size()},
                                                {"set_aside", result.set_aside.size()},
-                                               {"found", files.size()},
+                                               {"found", result.inputs_found},
                                                {"seconds", seconds}});
   if (result.frames.empty())
     throw PipelineError(fmt::format("no usable frame in {}: {} FITS file(s) found, {} set aside (see the "
                                     "INPUT_SET_ASIDE events for each reason){}",
-                                    ctx.input_dir.string(), files.size(), result.set_aside.size(),
+                                    ctx.input_dir.string(), result.inputs_found, result.set_aside.size(),
                                     solver_error.empty() ? "" : "; frames without WCS need a plate solver: " +
                                                                     solver_error));
   return result;
 }
+
+}  // namespace
 
 }  // namespace zm

@@ -26,6 +26,12 @@ struct IngestResult {
 // Throws PipelineError when no usable frame remains, RunCancelled when interrupted (the manifest keeps what is done).
 IngestResult run_phase1(const RunContext& ctx);
 
+// The same over exactly `files`, in that order (FrameRecord::index = position among the readable ones), instead of a
+// folder scan:
+// grid mode ingests only the frames its stack_plan.csv lists. A path that cannot be stat-ed is set aside
+// (INPUT_SET_ASIDE, kind not_found) rather than aborting the run.
+IngestResult run_phase1(const RunContext& ctx, const std::vector<std::filesystem::path>& files);
+
 // The config keys whose values change Phase 1 outputs (they key its resume manifest).
 std::vector<std::string_view> phase1_config_keys();
 
