@@ -39,7 +39,8 @@ struct Data {
     std::ofstream csv(grid_input / "stack_plan.csv");
     csv << "file_path,exposure\n";
     for (const auto& e : fs::directory_iterator(lights)) {
-      if (e.path().extension() != ".fits") continue;
+      const auto ext = e.path().extension();
+      if (ext != ".fit" && ext != ".fits") continue;
       fs::create_symlink(e.path(), grid_input / e.path().filename());
       csv << e.path().filename().string() << ",10\n";
     }
