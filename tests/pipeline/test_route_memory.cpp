@@ -78,7 +78,7 @@ class RouteMemory : public ::testing::Test {
 test::TempDir* RouteMemory::dir_ = nullptr;
 
 TEST_F(RouteMemory, MosaicFirst) { check("mosaic_first", lights(), R"({"mosaic_first": true})"); }
-TEST_F(RouteMemory, Sds) { check("sds", lights(), R"({"sds_mode": true, "sds_max_batch": 60})"); }
+TEST_F(RouteMemory, Sds) { check("sds", lights(), R"({"sds_mode": true, "sds_min_batch": 60})"); }
 TEST_F(RouteMemory, GridMode) { check("grid", dir_->path() / "grid_input", "{}"); }
 TEST_F(RouteMemory, ClassicWithInterMasterMerge) {
   check("classic_merge", lights(), R"({"inter_master_merge": true, "max_raw_per_master_tile": 60})");
