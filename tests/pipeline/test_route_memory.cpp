@@ -10,7 +10,7 @@
 
 #include <fstream>
 
-#include "p13_child_run.hpp"
+#include "child_run.hpp"
 #include "sim/dataset.hpp"
 #include "test_support.hpp"
 

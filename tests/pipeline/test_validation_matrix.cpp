@@ -13,6 +13,7 @@
 #include "pipeline/run.hpp"
 #include "pipeline/pipeline_events.hpp"
 #include "photometry/flux_ratio.hpp"
+#include "event_recorder.hpp"
 #include "test_route_fixture.hpp"
 
 namespace zm {
@@ -27,28 +28,7 @@ double gain_spread_bound(const std::string& route) {
   return 0.02;
 }
 
-class Recorder : public EventSink {
- public:
-  void on_event(const Event& e) override {
-    std::lock_guard lock(m_);
-    events_.push_back(e);
-  }
-  int count(std::string_view key) const {
-    std::lock_guard lock(m_);
-    return static_cast<int>(std::count_if(events_.begin(), events_.end(), [&](const Event& e) { return e.key == key; }));
-  }
-  std::vector<Event> with_key(std::string_view key) const {
-    std::lock_guard lock(m_);
-    std::vector<Event> out;
-    for (const auto& e : events_)
-      if (e.key == key) out.push_back(e);
-    return out;
-  }
-
- private:
-  mutable std::mutex m_;
-  std::vector<Event> events_;
-};
+using test::Recorder;
 
 struct Route {
   std::string name;   // the cell's name
