@@ -2,17 +2,14 @@
 // dataset: 2x2 pointings, 2 nights, 4 frames per pointing and night, 720x1280 px (a Seestar frame at 2/3 size).
 // Each run is a child process so its peak RSS is its own (wait4), not the benchmark's.
 #include <benchmark/benchmark.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "child_run.hpp"
 #include "sim/dataset.hpp"
 
 namespace {
@@ -39,7 +36,8 @@ struct Data {
     std::ofstream csv(grid_input / "stack_plan.csv");
     csv << "file_path,exposure\n";
     for (const auto& e : fs::directory_iterator(lights)) {
-      if (e.path().extension() != ".fits") continue;
+      const auto ext = e.path().extension();
+      if (ext != ".fit" && ext != ".fits") continue;
       fs::create_symlink(e.path(), grid_input / e.path().filename());
       csv << e.path().filename().string() << ",10\n";
     }
@@ -55,43 +53,14 @@ Data& data() {
   return d;
 }
 
-struct Child {
-  int exit_code = -1;
-  double seconds = 0;
-  long peak_rss_kib = 0;
-};
-
-Child run_zemosaic(const fs::path& input, const fs::path& output, const std::string& config_json) {
-  const fs::path cfg = output.string() + ".json";
-  std::ofstream(cfg) << config_json;
-  std::vector<std::string> args = {ZM_CLI_PATH, "run", "--input", input.string(), "--output", output.string(),
-                                   "--config", cfg.string(), "--quiet"};
-  Child r;
-  const auto t0 = std::chrono::steady_clock::now();
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  struct rusage ru {};
-  if (pid > 0 && ::wait4(pid, &status, 0, &ru) == pid) {
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.peak_rss_kib = ru.ru_maxrss;
-  }
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return r;
-}
-
 void run_route(benchmark::State& state, const std::string& name, const std::string& config, bool grid) {
   Data& d = data();
-  Child c;
+  zm::test::ChildRun c;
   for (auto _ : state) {
     const fs::path out = d.root / ("out_" + name);
-    c = run_zemosaic(grid ? d.grid_input : d.lights, out, config);
+    const fs::path cfg = d.root / (name + ".json");
+    std::ofstream(cfg) << config;
+    c = zm::test::run_zemosaic(grid ? d.grid_input : d.lights, out, {"--config", cfg.string()});
     if (c.exit_code != 0) state.SkipWithError(("zemosaic run failed for route " + name).c_str());
     state.SetIterationTime(c.seconds);
     std::error_code ec;
@@ -104,7 +73,8 @@ const std::string kCommon = R"("resume": "off", "telemetry_interval_s": 0)";
 
 void BM_Classic(benchmark::State& s) { run_route(s, "classic", "{" + kCommon + "}", false); }
 void BM_ClassicMerge(benchmark::State& s) {
-  run_route(s, "classic_merge", "{" + kCommon + R"(, "inter_master_merge": true})", false);
+  // One tile per pointing and night (4 frames each), which the merge stacks back into one per pointing.
+  run_route(s, "classic_merge", "{" + kCommon + R"(, "inter_master_merge": true, "max_raw_per_master_tile": 4})", false);
 }
 void BM_MosaicFirst(benchmark::State& s) { run_route(s, "mosaic_first", "{" + kCommon + R"(, "mosaic_first": true})", false); }
 void BM_Sds(benchmark::State& s) {

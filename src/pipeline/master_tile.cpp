@@ -73,6 +73,39 @@ FrameSamples sample_frame(const ImageF& img, const Affine2D& ref_to_frame, int r
   return s;
 }
 
+// The tile's background model per channel, from the normalisation samples: at each sample position the median over
+// frames of the normalised values is a low-resolution, noise-reduced view of the stack (sources are clipped by the
+// fit). No pixel is read again for it.
+std::vector<BackgroundModel> fit_tile_background(const std::vector<FrameSamples>& samples,
+                                                 const PerFrameChannel<LinearCoeffs>& norm, int W, int H) {
+  std::vector<float> xs, ys;
+  for (int y = kSampleStep / 2; y < H; y += kSampleStep)
+    for (int x = kSampleStep / 2; x < W; x += kSampleStep) {
+      xs.push_back(static_cast<float>(x));
+      ys.push_back(static_cast<float>(y));
+    }
+  const int C = samples.empty() ? 0 : samples.front().channels;
+  std::vector<BackgroundModel> models;
+  std::vector<float> stack, med(xs.size());
+  for (int c = 0; c < C; ++c) {
+    for (std::size_t i = 0; i < xs.size(); ++i) {
+      stack.clear();
+      for (std::size_t k = 0; k < samples.size(); ++k) {
+        const float v = samples[k].channel(c)[i];
+        if (std::isfinite(v)) stack.push_back(norm.at(static_cast<int>(k), c).apply(v));
+      }
+      if (stack.empty()) {
+        med[i] = std::numeric_limits<float>::quiet_NaN();
+        continue;
+      }
+      std::nth_element(stack.begin(), stack.begin() + stack.size() / 2, stack.end());
+      med[i] = stack[stack.size() / 2];
+    }
+    models.push_back(fit_background_model(xs, ys, med, W, H));
+  }
+  return models;
+}
+
 struct Prepared {
   std::vector<Affine2D> ref_to_frame;
   std::vector<FrameSamples> samples;
@@ -192,6 +225,7 @@ MasterTileResult build_master_tile(int tile_id, const std::vector<int>& members,
   PerFrameChannel<float> weights = o.weight == WeightMethod::NoiseVariance ? noise_variance_weights(prep.samples, &norm)
                                    : o.weight == WeightMethod::NoiseFwhm   ? fwhm_weights(prep.fwhm, C)
                                                                            : uniform_weights(n, C);
+  if (o.flatten_background) result.background = fit_tile_background(prep.samples, norm, W, H);
   prep.samples.clear();
 
   fs::create_directories(tiles_dir);
@@ -232,6 +266,8 @@ MasterTileResult build_master_tile(int tile_id, const std::vector<int>& members,
                    coeffs.data());
       if (c == std::min(1, C - 1))
         std::copy(kept.begin(), kept.end(), coverage.begin() + static_cast<std::ptrdiff_t>(y0) * W);
+      if (static_cast<std::size_t>(c) < result.background.size())
+        apply_background_model(result.background[static_cast<std::size_t>(c)], out.plane(c), W, y0, nr);
     }
     writer.write_rows(y0, nr, out.data);
   }
@@ -242,6 +278,12 @@ MasterTileResult build_master_tile(int tile_id, const std::vector<int>& members,
   cov.header.set("BUNIT", std::string("count"), "frames kept per pixel (green channel)");
   writer.add_extension(a);
   writer.add_extension(cov);
+  for (std::size_t c = 0; c < result.background.size(); ++c) {
+    const BackgroundModel& b = result.background[c];
+    writer.set_key(fmt::format("ZMT_BGV{}", c), b.radial ? -b.q : 0.0, "vignetting divided out (loss at the corners)");
+    writer.set_key(fmt::format("ZMT_BGX{}", c), b.plane ? b.gx : 0.0, "sky plane subtracted: ADU per half-diagonal, x");
+    writer.set_key(fmt::format("ZMT_BGY{}", c), b.plane ? b.gy : 0.0, "sky plane subtracted: ADU per half-diagonal, y");
+  }
   writer.set_key("ZMT_REJF", result.stats.rejected_fraction(), "fraction of samples rejected");
   writer.set_key("ZMT_REJL", static_cast<long long>(result.stats.rejected_low), "samples rejected low");
   writer.set_key("ZMT_REJH", static_cast<long long>(result.stats.rejected_high), "samples rejected high");

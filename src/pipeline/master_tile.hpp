@@ -9,6 +9,7 @@
 #include "pipeline/frame_record.hpp"
 #include "pipeline/registration.hpp"
 #include "reproject/kernels.hpp"
+#include "stack/background_model.hpp"
 #include "stack/normalize.hpp"
 #include "stack/rejection.hpp"
 #include "stack/weights.hpp"
@@ -22,6 +23,7 @@ struct MasterTileOptions {
   RejectParams reject;
   Kernel kernel = Kernel::Lanczos3;
   int rows_per_chunk = 256;  // band height; the output does not depend on it
+  bool flatten_background = false;  // divide out vignetting, subtract the sky plane (stack/background_model.hpp)
 };
 
 struct MasterTileResult {
@@ -30,6 +32,7 @@ struct MasterTileResult {
   int reference = -1;                  // record index of the reference frame
   std::vector<FrameRegistration> registrations;  // per member, in member order
   RejectStats stats;
+  std::vector<BackgroundModel> background;  // per channel (identity when flattening is off or found nothing)
   double seconds = 0.0;
 };
 

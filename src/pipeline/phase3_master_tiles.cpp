@@ -32,6 +32,7 @@ MasterTileOptions options_from(const Config& cfg, int rows) {
   o.reject.combine = parse_combine_method(cfg.get_string("stack_final_combine")).value_or(CombineMethod::Mean);
   o.kernel = parse_kernel(cfg.get_string("phase3_interpolation")).value_or(Kernel::Lanczos3);
   o.rows_per_chunk = rows;
+  o.flatten_background = cfg.get_bool("tile_background_flatten");
   return o;
 }
 
@@ -57,7 +58,8 @@ std::map<std::string, MasterTileInfo> load_manifest(const fs::path& p, const std
 
 std::vector<std::string_view> phase3_config_keys() {
   return {"stack_norm_method", "stack_weight_method", "stack_reject_algo",  "stack_kappa_low",
-          "stack_kappa_high",  "stack_max_iterations", "stack_final_combine", "phase3_interpolation"};
+          "stack_kappa_high",  "stack_max_iterations", "stack_final_combine", "phase3_interpolation",
+          "tile_background_flatten"};
 }
 
 std::vector<MasterTileInfo> run_phase3(const RunContext& ctx, const std::vector<FrameRecord>& frames,

@@ -2,6 +2,8 @@
 // a rerun after a kill in Phase 6 or 7 does not assemble again. Outputs are committed by coadd_tiles atomically.
 #include "pipeline/phase5_assembly.hpp"
 
+#include "pipeline/mosaic_result.hpp"
+
 #include <fstream>
 
 #include "core/hash.hpp"
@@ -47,21 +49,6 @@ std::vector<CoaddInput> coadd_inputs(const Config& cfg, const std::vector<TileIn
   return in;
 }
 
-bool cached_result_valid(const fs::path& manifest, const std::string& key, const MosaicArtifacts& a) {
-  std::ifstream in(manifest);
-  if (!in) return false;
-  try {
-    const auto j = nlohmann::json::parse(in);
-    if (j.at("key") != key) return false;
-  } catch (const std::exception&) {
-    return false;
-  }
-  const std::uintmax_t plane = static_cast<std::uintmax_t>(a.width) * a.height * sizeof(float);
-  std::error_code ec;
-  return fs::file_size(a.image, ec) == plane * a.channels && fs::file_size(a.weight, ec) == plane &&
-         fs::file_size(a.coverage, ec) == plane;
-}
-
 }  // namespace
 
 std::vector<std::string_view> phase5_config_keys() {
@@ -74,22 +61,11 @@ MosaicArtifacts run_phase5(const RunContext& ctx, const std::vector<TileInfo>& t
   PhaseScope scope(*ctx.progress, "5", "Reproject & coadd");
   EventStream& events = ctx.events();
   const fs::path dir = ctx.cache_dir / "phase5";
-  fs::create_directories(dir);
-  MosaicArtifacts a;
-  a.image = dir / "mosaic.f32";
-  a.weight = dir / "weight.f32";
-  a.coverage = dir / "coverage.f32";
-  a.width = grid.width;
-  a.height = grid.height;
-  a.channels = tiles.front().channels;
-  a.key = hash_hex(tiles_signature(tiles) + corrections_text(corrections) + grid_cards(grid) +
-                   ctx.config.hash_of(phase5_config_keys()));
+  MosaicArtifacts a = mosaic_in(dir, grid, tiles.front().channels,
+                                hash_hex(tiles_signature(tiles) + corrections_text(corrections) + grid_cards(grid) +
+                                         ctx.config.hash_of(phase5_config_keys())));
   const fs::path manifest = dir / "phase5_manifest.json";
-  if (ctx.config.get_string("resume") != "off" && cached_result_valid(manifest, a.key, a)) {
-    events.info(pipeline_keys::kResumeReused, {{"phase", "5"}, {"reused", 1}, {"total", 1}});
-    a.reused = true;
-    return a;
-  }
+  if (reuse_mosaic(ctx, manifest, a)) return a;
 
   JobSizes job;
   job.groups = tiles.size();

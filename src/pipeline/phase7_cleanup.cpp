@@ -21,7 +21,7 @@ void run_phase7(const RunContext& ctx) {
   nlohmann::json removed = nlohmann::json::array();
   std::uintmax_t freed = 0;
   if (retention == "run_end") {
-    for (const char* dir : {"frames", "phase5", "mosaic_first", "sds", "grid"}) {
+    for (const char* dir : {"frames", "phase5", "mosaic_first", "sds", "grid", "phase45_merge"}) {
       const fs::path p = ctx.cache_dir / dir;
       std::error_code ec;
       if (!fs::exists(p, ec)) continue;

@@ -14,6 +14,7 @@
 #include "io/fits_reader.hpp"
 #include "io/fits_stream_writer.hpp"
 #include "pipeline/frame_cache.hpp"
+#include "pipeline/mosaic_result.hpp"
 #include "pipeline/phase45_photometry.hpp"
 #include "pipeline/phase4_grid.hpp"
 #include "pipeline/pipeline_events.hpp"
@@ -54,16 +55,6 @@ PixelRect intersect(const PixelRect& a, const PixelRect& b) {
   const int x1 = std::min(a.x0 + a.cols, b.x0 + b.cols), y1 = std::min(a.y0 + a.rows, b.y0 + b.rows);
   if (x1 <= x0 || y1 <= y0) return {};
   return {x0, y0, x1 - x0, y1 - y0};
-}
-
-bool manifest_matches(const fs::path& manifest, const std::string& key) {
-  std::ifstream in(manifest);
-  if (!in) return false;
-  try {
-    return nlohmann::json::parse(in).at("key") == key;
-  } catch (const std::exception&) {
-    return false;
-  }
 }
 
 std::vector<double> frame_exposures(const std::vector<FrameRecord>& frames, const StackPlan& plan) {

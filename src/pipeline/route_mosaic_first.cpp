@@ -6,6 +6,7 @@
 #include "core/hash.hpp"
 #include "events/plan_summary.hpp"
 #include "io/atomic_file.hpp"
+#include "pipeline/mosaic_result.hpp"
 #include "pipeline/phase1_ingest.hpp"
 #include "pipeline/phase4_grid.hpp"
 #include "pipeline/pipeline_events.hpp"
@@ -18,16 +19,6 @@ namespace zm {
 namespace fs = std::filesystem;
 
 namespace {
-
-bool manifest_matches(const fs::path& manifest, const std::string& key) {
-  std::ifstream in(manifest);
-  if (!in) return false;
-  try {
-    return nlohmann::json::parse(in).at("key") == key;
-  } catch (const std::exception&) {
-    return false;
-  }
-}
 
 double pick_scale(const std::vector<FrameRecord>& frames, const std::string& mode) {
   std::vector<double> s;
@@ -66,32 +57,15 @@ MosaicArtifacts run_mosaic_first(const RunContext& ctx, const std::vector<FrameR
   EventStream& events = ctx.events();
   if (frames.empty()) throw PipelineError("Mosaic-First: no frame to co-add");
   const fs::path dir = ctx.cache_dir / "mosaic_first";
-  fs::create_directories(dir);
-  MosaicArtifacts a;
-  a.image = dir / "mosaic.f32";
-  a.weight = dir / "weight.f32";
-  a.coverage = dir / "coverage.f32";
-  a.width = grid.width;
-  a.height = grid.height;
-  a.channels = frames.front().channels;
-  a.key = hash_hex(frames_signature(frames) + grid_cards(grid) + ctx.config.hash_of(phase1_config_keys()) +
-                   ctx.config.hash_of(mosaic_first_config_keys()));
+  MosaicArtifacts a = mosaic_in(dir, grid, frames.front().channels,
+                                hash_hex(frames_signature(frames) + grid_cards(grid) +
+                                         ctx.config.hash_of(phase1_config_keys()) +
+                                         ctx.config.hash_of(mosaic_first_config_keys())));
   const fs::path manifest = dir / "mosaic_first_manifest.json";
-  if (ctx.config.get_string("resume") != "off" && manifest_matches(manifest, a.key) && artifacts_complete(a)) {
-    events.info(pipeline_keys::kResumeReused, {{"phase", "5"}, {"reused", 1}, {"total", 1}});
-    a.reused = true;
-    return a;
-  }
+  if (reuse_mosaic(ctx, manifest, a)) return a;
 
-  JobSizes job;
-  job.frame_width = frames.front().width;
-  job.frame_height = frames.front().height;
-  job.frame_channels = a.channels;
-  job.frames_total = frames.size();
-  job.output_width = grid.width;
-  job.output_height = grid.height;
-  job.output_channels = a.channels;
-  const ParallelPlan plan = make_plan(PlanKind::mosaic_first, ctx.caps, ctx.config, job);
+  const ParallelPlan plan =
+      make_plan(PlanKind::mosaic_first, ctx.caps, ctx.config, frames_onto_grid_job(frames, grid, a.channels));
   emit_plan_summary(events, "5", plan);
 
   std::vector<CoaddFrame> inputs = coadd_frames(ctx, frames, {});

@@ -18,6 +18,7 @@
 #include "io/atomic_file.hpp"
 #include "photometry/tile_preview.hpp"
 #include "pipeline/frame_cache.hpp"
+#include "pipeline/mosaic_result.hpp"
 #include "pipeline/phase1_ingest.hpp"
 #include "pipeline/phase4_grid.hpp"
 #include "pipeline/pipeline_events.hpp"
@@ -86,16 +87,6 @@ MosaicArtifacts megatile_paths(const fs::path& dir, int id, const OutputGrid& gr
   a.height = grid.height;
   a.channels = channels;
   return a;
-}
-
-bool manifest_matches(const fs::path& manifest, const std::string& key) {
-  std::ifstream in(manifest);
-  if (!in) return false;
-  try {
-    return nlohmann::json::parse(in).at("key") == key;
-  } catch (const std::exception&) {
-    return false;
-  }
 }
 
 RejectParams megatile_reject(const Config& cfg) {
@@ -287,31 +278,13 @@ MosaicArtifacts run_sds_impl(const RunContext& ctx, const std::vector<FrameRecor
   EventStream& events = ctx.events();
   if (frames.empty()) throw SdsFailed("SDS: no frame to batch");
   const fs::path dir = ctx.cache_dir / "sds";
-  fs::create_directories(dir);
-  MosaicArtifacts a;
-  a.image = dir / "mosaic.f32";
-  a.weight = dir / "weight.f32";
-  a.coverage = dir / "coverage.f32";
-  a.width = grid.width;
-  a.height = grid.height;
-  a.channels = frames.front().channels;
-  a.key = hash_hex(frames_signature(frames) + grid_cards(grid) + ctx.config.hash_of(phase1_config_keys()) +
-                   ctx.config.hash_of(sds_config_keys()));
+  MosaicArtifacts a = mosaic_in(dir, grid, frames.front().channels,
+                                hash_hex(frames_signature(frames) + grid_cards(grid) +
+                                         ctx.config.hash_of(phase1_config_keys()) + ctx.config.hash_of(sds_config_keys())));
   const fs::path manifest = dir / "sds_manifest.json";
-  if (ctx.config.get_string("resume") != "off" && manifest_matches(manifest, a.key) && artifacts_complete(a)) {
-    events.info(pipeline_keys::kResumeReused, {{"phase", "5"}, {"reused", 1}, {"total", 1}});
-    a.reused = true;
-    return a;
-  }
+  if (reuse_mosaic(ctx, manifest, a)) return a;
 
-  JobSizes job;
-  job.frame_width = frames.front().width;
-  job.frame_height = frames.front().height;
-  job.frame_channels = a.channels;
-  job.frames_total = frames.size();
-  job.output_width = grid.width;
-  job.output_height = grid.height;
-  job.output_channels = a.channels;
+  JobSizes job = frames_onto_grid_job(frames, grid, a.channels);
   std::vector<MegaTile> tiles;
   ParallelPlan plan;
   {

@@ -19,6 +19,9 @@
 #include "pipeline/phase6_save.hpp"
 #include "pipeline/phase7_cleanup.hpp"
 #include "pipeline/pipeline_events.hpp"
+#include "pipeline/grid_stack_plan.hpp"
+#include "pipeline/phase45_merge.hpp"
+#include "pipeline/route_grid.hpp"
 #include "pipeline/route_mosaic_first.hpp"
 #include "pipeline/route_sds.hpp"
 
@@ -42,6 +45,10 @@ std::string run_signature(const RunContext& ctx) {
   for (const auto& f : scan_input_folder(ctx.input_dir, ctx.output_dir)) {
     const std::string line = f.path.string() + '|' + std::to_string(f.size) + '|' + std::to_string(f.mtime_ns) + '\n';
     h.update(line);
+  }
+  if (const auto plan = find_stack_plan(ctx.input_dir)) {  // grid mode: the plan's content is an input too
+    std::ifstream in(*plan, std::ios::binary);
+    h.update(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()));
   }
   std::vector<std::string_view> keys;
   for (const auto& k : config_schema())
@@ -92,7 +99,7 @@ void clear_resume_state(const RunContext& ctx) {
   for (const char* name : {"phase1_manifest.json", "phase3_manifest.json", "phase45_manifest.json",
                            "phase6_manifest.json", "run_complete.json"})
     fs::remove(ctx.cache_dir / name, ec);
-  for (const char* dir : {"phase5", "mosaic_first", "sds", "grid"}) fs::remove_all(ctx.cache_dir / dir, ec);
+  for (const char* dir : {"phase5", "mosaic_first", "sds", "grid", "phase45_merge"}) fs::remove_all(ctx.cache_dir / dir, ec);
 }
 
 void check(const RunContext& ctx) {
@@ -113,8 +120,10 @@ Assembled run_classic(RunContext& ctx, const IngestResult& ingest, RunOutcome& o
   const std::vector<MasterTileInfo> master = run_phase3(ctx, ingest.frames, groups);
   for (const auto& t : master) out.master_tiles.push_back(t.path);
   check(ctx);
-  const std::vector<TileInfo> tiles = read_tile_infos(master);
-  OutputGrid grid = run_phase4(ctx, tiles);
+  const std::vector<TileInfo> master_infos = read_tile_infos(master);
+  OutputGrid grid = run_phase4(ctx, master_infos);
+  check(ctx);
+  const std::vector<TileInfo> tiles = run_phase45_merge(ctx, master_infos, grid);  // identity unless enabled
   check(ctx);
   const std::vector<TileCorrection> corrections = run_phase45(ctx, tiles);
   check(ctx);
@@ -166,7 +175,27 @@ Assembled run_frame_route(RunContext& ctx, const IngestResult& ingest, RunOutcom
   return run_classic(ctx, ingest, out);
 }
 
+// Grid mode ingests only the frames its stack_plan.csv lists, so it runs its own Phase 1.
+Assembled run_grid(RunContext& ctx, RunOutcome& out) {
+  GridRunResult g = run_grid_route(ctx);
+  out.frames_found = g.summary.frames_found;
+  out.frames_used = g.summary.frames_used;
+  out.inputs_set_aside = static_cast<int>(g.ingest.set_aside.size());
+  out.groups = static_cast<int>(g.stats.layout.tiles.size());
+  return {std::move(g.grid), std::move(g.mosaic), std::move(g.summary)};
+}
+
+Assembled run_frames(RunContext& ctx, RunOutcome& out, const std::string& route) {
+  const IngestResult ingest = run_phase1(ctx);
+  out.frames_found = ingest.inputs_found;
+  out.frames_used = static_cast<int>(ingest.frames.size());
+  out.inputs_set_aside = static_cast<int>(ingest.set_aside.size());
+  check(ctx);
+  return route == "classic" ? run_classic(ctx, ingest, out) : run_frame_route(ctx, ingest, out, route == "sds");
+}
+
 std::pair<std::string, std::string> choose_route(const RunContext& ctx) {
+  if (const auto plan = find_stack_plan(ctx.input_dir)) return {"grid", plan->filename().string() + " in the input folder"};
   if (ctx.config.get_bool("sds_mode")) return {"sds", "sds_mode is on"};
   if (ctx.config.get_bool("mosaic_first")) return {"mosaic_first", "mosaic_first is on"};
   return {"classic", "default route"};
@@ -188,12 +217,7 @@ RunOutcome run_pipeline(RunContext& ctx) {
 
   const auto [route, reason] = choose_route(ctx);
   ctx.events().info(pipeline_keys::kRouteSelected, {{"route", route}, {"reason", reason}});
-  const IngestResult ingest = run_phase1(ctx);
-  out.frames_found = ingest.inputs_found;
-  out.frames_used = static_cast<int>(ingest.frames.size());
-  out.inputs_set_aside = static_cast<int>(ingest.set_aside.size());
-  check(ctx);
-  const Assembled a = route == "classic" ? run_classic(ctx, ingest, out) : run_frame_route(ctx, ingest, out, route == "sds");
+  const Assembled a = route == "grid" ? run_grid(ctx, out) : run_frames(ctx, out, route);
   check(ctx);
   const SavedOutputs saved = run_phase6(ctx, a.summary, a.grid, a.mosaic);
   out.science = saved.science.string();

@@ -7,7 +7,7 @@
 
 #include <set>
 
-#include "p13_child_run.hpp"
+#include "child_run.hpp"
 #include "sim/dataset.hpp"
 #include "test_support.hpp"
 

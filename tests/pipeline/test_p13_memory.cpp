@@ -12,7 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "io/fits_reader.hpp"
-#include "p13_child_run.hpp"
+#include "child_run.hpp"
 #include "sim/dataset.hpp"
 #include "test_support.hpp"
 

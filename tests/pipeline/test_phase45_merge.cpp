@@ -22,6 +22,7 @@
 #include "reproject/pixel_map.hpp"
 #include "reproject/warp.hpp"
 #include "stars/detect.hpp"
+#include "event_recorder.hpp"
 #include "test_support.hpp"
 
 namespace zm {
@@ -191,24 +192,7 @@ TileInfo write_tile(const fs::path& dir, const std::vector<TrueStar>& stars, con
   return read_tile_infos({MasterTileInfo{s.id, path.string(), s.frames, "sig" + std::to_string(s.id), false}}).front();
 }
 
-class Recorder : public EventSink {
- public:
-  void on_event(const Event& e) override {
-    std::lock_guard lock(m_);
-    events.push_back(e);
-  }
-  std::vector<Event> with_key(std::string_view key) const {
-    std::lock_guard lock(m_);
-    std::vector<Event> out;
-    for (const auto& e : events)
-      if (e.key == key) out.push_back(e);
-    return out;
-  }
-  std::vector<Event> events;
-
- private:
-  mutable std::mutex m_;
-};
+using test::Recorder;
 
 struct MergeRun {
   std::vector<TileInfo> tiles;
@@ -452,7 +436,7 @@ TEST_F(MergeSim, DisabledIsIdentityAndSilent) {
   const MergeRun off = run_merge(dir_->path() / "off", *tiles_, *grid_, 2, {});
   ASSERT_EQ(off.tiles.size(), tiles_->size());
   for (std::size_t i = 0; i < tiles_->size(); ++i) EXPECT_EQ(off.tiles[i].path, (*tiles_)[i].path);
-  EXPECT_TRUE(off.events->events.empty());
+  EXPECT_EQ(off.events->size(), 0u);
   EXPECT_FALSE(fs::exists(dir_->path() / "off" / ".zemosaic_cache" / "phase45_merge"));
   // Enabled but a threshold no pair reaches: the tiles pass through, the event says no groups.
   const MergeRun none = run_merge(dir_->path() / "none", *tiles_, *grid_, 2,

@@ -13,7 +13,7 @@
 #ifndef ZM_CLI_BINARY
 #define ZM_CLI_BINARY ZM_BINARY_DIR "/src/cli/zemosaic"  // the CLI target of this build tree
 #endif
-#include "p13_child_run.hpp"
+#include "child_run.hpp"
 #include "pipeline/frame_record.hpp"
 #include "solve/absolute_solver.hpp"
 #include "solve/sidecar.hpp"

@@ -1,4 +1,4 @@
-// Runs the built `zemosaic` binary as a child process for the Phase 1-3 tests: exit status, peak RSS, events.
+// Runs the built `zemosaic` binary as a child process (tests and benchmarks): exit status, peak RSS, events.
 #pragma once
 
 #include <sys/resource.h>

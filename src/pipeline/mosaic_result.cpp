@@ -1,0 +1,54 @@
+#include "pipeline/mosaic_result.hpp"
+
+#include <fstream>
+
+#include "pipeline/pipeline_events.hpp"
+#include "pipeline/route_planes.hpp"
+
+namespace zm {
+namespace fs = std::filesystem;
+
+MosaicArtifacts mosaic_in(const fs::path& dir, const OutputGrid& grid, int channels, std::string key) {
+  fs::create_directories(dir);
+  MosaicArtifacts a;
+  a.image = dir / "mosaic.f32";
+  a.weight = dir / "weight.f32";
+  a.coverage = dir / "coverage.f32";
+  a.width = grid.width;
+  a.height = grid.height;
+  a.channels = channels;
+  a.key = std::move(key);
+  return a;
+}
+
+bool manifest_matches(const fs::path& manifest, const std::string& key) {
+  std::ifstream in(manifest);
+  if (!in) return false;
+  try {
+    return nlohmann::json::parse(in).at("key") == key;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+bool reuse_mosaic(const RunContext& ctx, const fs::path& manifest, MosaicArtifacts& a) {
+  if (ctx.config.get_string("resume") == "off" || !manifest_matches(manifest, a.key) || !artifacts_complete(a))
+    return false;
+  ctx.events().info(pipeline_keys::kResumeReused, {{"phase", "5"}, {"reused", 1}, {"total", 1}});
+  a.reused = true;
+  return true;
+}
+
+JobSizes frames_onto_grid_job(const std::vector<FrameRecord>& frames, const OutputGrid& grid, int channels) {
+  JobSizes job;
+  job.frame_width = frames.front().width;
+  job.frame_height = frames.front().height;
+  job.frame_channels = channels;
+  job.frames_total = frames.size();
+  job.output_width = grid.width;
+  job.output_height = grid.height;
+  job.output_channels = channels;
+  return job;
+}
+
+}  // namespace zm
