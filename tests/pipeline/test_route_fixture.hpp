@@ -35,7 +35,10 @@ inline sim::SimConfig routes_config() {
   c.layout.height = 256;
   c.layout.overlap = 0.3;
   c.layout.dither_sigma_px = 5.0;
-  c.sky.star_density_per_deg2 = 15000.0;
+  // A dark sky and a dense field so that per-quadrant gains against the truth are measured to a few 0.1 % (the
+  // issue asks 1 %) at 3 frames per pointing and night.
+  c.observing.sky_levels_adu = {120.0, 100.0};
+  c.sky.star_density_per_deg2 = 45000.0;
   c.observing.vignetting = 0.0;
   c.observing.gradient_fraction = 0.0;
   c.observing.transparency_min = 0.85;  // frames differ in gain: the normalisation has work to do

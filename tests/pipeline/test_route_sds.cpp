@@ -65,10 +65,10 @@ TEST_F(Sds, InputOrderBatchingClosesOnCoverage) {
 }
 
 TEST_F(Sds, GainsAgreeWithTheTruthAcrossTheCanvas) {
-  // Issue 6 asks for 1 % (open). Measured with catalogue-star fluxes: 1.6 % (quadrants 0.872 0.883 0.886 0.883
-  // +- 0.3-0.5 %); SDS shares Mosaic-First's frame star-flux matching within a night, the main error left. Bound at
-  // the measured level plus the metric's noise so a regression shows.
-  expect_quadrant_gains_agree(run_->image, run_->grid, 0.03);
+  // Issue 6 asks for 1 % (open). Measured with catalogue-star fluxes: 1.15 % (quadrants 0.958 0.965 0.963 0.969
+  // +- 0.09 %); SDS shares Mosaic-First's frame star-flux matching within a night, the main error left. Bound at
+  // the measured level plus margin so a regression shows.
+  expect_quadrant_gains_agree(run_->image, run_->grid, 0.015);
 }
 
 TEST_F(Sds, StarsLandWhereTheTruthSays) {

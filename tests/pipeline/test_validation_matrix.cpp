@@ -20,13 +20,10 @@ namespace zm {
 namespace {
 using namespace route_test;
 
-// Issue 6 asks 1 %. Measured today with the pixel-wise quadrant metric: classic 3.3 %, Mosaic-First 1.4 %, SDS 2.2 %
-// (photometric matching work in progress); these bounds catch regressions until the target is met.
-double gain_spread_bound(const std::string& route) {
-  if (route == "classic" || route == "classic_merge" || route == "grid") return 0.045;
-  if (route == "sds") return 0.03;
-  return 0.02;
-}
+// Issue 6 asks 1 %. Measured with the catalogue-star metric (each quadrant's gain known to ~0.1 %): classic 1.07 %,
+// classic + merge 0.47 %, Mosaic-First 1.10 %, SDS 1.12 %, grid 1.12 % — the pair and frame matching are what is
+// left (see the notes). The bound catches regressions until the target is met for every route.
+double gain_spread_bound(const std::string&) { return 0.015; }
 
 using test::Recorder;
 
@@ -190,18 +187,26 @@ TEST_F(Matrix, StarsLandWhereTheTruthSays) {
   }
 }
 
-// Gains per quadrant of the canvas (each mostly one pointing) from source fluxes against the truth.
+// Gains per quadrant of the canvas (each mostly one pointing) from catalogue-star aperture fluxes against the truth
+// (blur-invariant; each with its own 1-sigma, which must resolve the bound).
 TEST_F(Matrix, GainsAgreeWithTheTruthAcrossTheCanvas) {
   for (const auto& r : routes()) {
     const Cell& c = cell(r.name, 2);
     const OutputGrid grid{c.wcs(), c.mosaic.width, c.mosaic.height, 0.0, 0.0, {}};
     const ImageF truth = truth_on_grid(Dataset::get(), grid);
-    const auto gains = quadrant_gains(c.mosaic, truth);
-    ASSERT_EQ(gains.size(), 4u) << r.name;
-    const auto [lo, hi] = std::minmax_element(gains.begin(), gains.end());
-    RecordProperty(r.name + "_gain_spread", std::to_string(*hi / *lo - 1.0));
-    std::printf("%s quadrant gains: %.4f %.4f %.4f %.4f\n", r.name.c_str(), gains[0], gains[1], gains[2], gains[3]);
-    EXPECT_LT(*hi / *lo - 1.0, gain_spread_bound(r.name)) << r.name;
+    const auto q = quadrant_catalogue_gains(Dataset::get(), c.mosaic, truth, c.wcs());
+    ASSERT_EQ(q.size(), 4u) << r.name;
+    std::vector<double> gains;
+    for (const auto& g : q) {
+      EXPECT_GT(g.gain, 0.0) << r.name;
+      EXPECT_LT(g.sigma / std::max(g.gain, 1e-9), gain_spread_bound(r.name) / 3) << r.name << ": metric too coarse";
+      gains.push_back(g.gain);
+    }
+    const double spread = test::gain_spread(gains);
+    RecordProperty(r.name + "_gain_spread", std::to_string(spread));
+    std::printf("%s quadrant gains: %.4f %.4f %.4f %.4f (+- %.4f), spread %.4f\n", r.name.c_str(), gains[0], gains[1],
+                gains[2], gains[3], q[0].sigma, spread);
+    EXPECT_LT(spread, gain_spread_bound(r.name)) << r.name;
   }
 }
 
