@@ -51,4 +51,15 @@ JobSizes frames_onto_grid_job(const std::vector<FrameRecord>& frames, const Outp
   return job;
 }
 
+JobSizes tiles_onto_grid_job(const std::vector<TileInfo>& tiles, const OutputGrid& grid) {
+  JobSizes job;
+  job.groups = tiles.size();
+  job.tile_width = tiles.front().width;
+  job.tile_height = tiles.front().height;
+  job.output_width = grid.width;
+  job.output_height = grid.height;
+  job.output_channels = tiles.front().channels;
+  return job;
+}
+
 }  // namespace zm

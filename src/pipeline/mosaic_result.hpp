@@ -8,6 +8,7 @@
 #include "pipeline/frame_record.hpp"
 #include "pipeline/phase5_assembly.hpp"
 #include "pipeline/run_context.hpp"
+#include "pipeline/tile_set.hpp"
 #include "plan/parallel_plan.hpp"
 #include "wcs/optimal_grid.hpp"
 
@@ -24,5 +25,7 @@ bool reuse_mosaic(const RunContext& ctx, const std::filesystem::path& manifest, 
 
 // The plan's job description for frames co-added straight onto the grid (Mosaic-First, SDS).
 JobSizes frames_onto_grid_job(const std::vector<FrameRecord>& frames, const OutputGrid& grid, int channels);
+// ... and for tiles reprojected onto it (Phase 5, the inter-master merge).
+JobSizes tiles_onto_grid_job(const std::vector<TileInfo>& tiles, const OutputGrid& grid);
 
 }  // namespace zm

@@ -11,6 +11,7 @@
 #include "core/hash.hpp"
 #include "events/event_keys.hpp"
 #include "io/atomic_file.hpp"
+#include "pipeline/mosaic_result.hpp"
 #include "pipeline/phase4_grid.hpp"
 #include "pipeline/pipeline_events.hpp"
 #include "pipeline/route_common.hpp"
@@ -53,14 +54,7 @@ SuperTileOptions merge_options(const RunContext& ctx, const ParallelPlan& plan) 
 }
 
 ParallelPlan merge_plan(const RunContext& ctx, const std::vector<TileInfo>& tiles, const OutputGrid& grid) {
-  JobSizes job;
-  job.groups = tiles.size();
-  job.tile_width = tiles.front().width;
-  job.tile_height = tiles.front().height;
-  job.output_width = grid.width;
-  job.output_height = grid.height;
-  job.output_channels = tiles.front().channels;
-  const ParallelPlan plan = make_plan(PlanKind::phase45, ctx.caps, ctx.config, job);
+  const ParallelPlan plan = make_plan(PlanKind::phase45, ctx.caps, ctx.config, tiles_onto_grid_job(tiles, grid));
   nlohmann::json fields = to_json(plan);
   fields["phase"] = "4.5";
   fields["kind"] = "phase45_merge";

@@ -67,14 +67,7 @@ MosaicArtifacts run_phase5(const RunContext& ctx, const std::vector<TileInfo>& t
   const fs::path manifest = dir / "phase5_manifest.json";
   if (reuse_mosaic(ctx, manifest, a)) return a;
 
-  JobSizes job;
-  job.groups = tiles.size();
-  job.tile_width = tiles.front().width;
-  job.tile_height = tiles.front().height;
-  job.output_width = grid.width;
-  job.output_height = grid.height;
-  job.output_channels = a.channels;
-  const ParallelPlan plan = make_plan(PlanKind::phase5, ctx.caps, ctx.config, job);
+  const ParallelPlan plan = make_plan(PlanKind::phase5, ctx.caps, ctx.config, tiles_onto_grid_job(tiles, grid));
   emit_plan_summary(events, "5", plan);
 
   CoaddOptions o;
