@@ -61,4 +61,15 @@ std::vector<std::string_view> global_coadd_config_keys() {
           "intertile_offset_limit_adu"};
 }
 
+GlobalCoaddOptions global_coadd_options(const RunContext& ctx, const ParallelPlan& plan) {
+  GlobalCoaddOptions o;
+  o.reject = global_coadd_reject(ctx.config);
+  o.kernel = parse_kernel(ctx.config.get_string("global_coadd_interpolation")).value_or(Kernel::Lanczos3);
+  o.band_rows = static_cast<int>(ctx.config.get_int("global_coadd_rows_per_chunk"));
+  o.memory_budget_bytes = plan.max_chunk_bytes;
+  o.workers = std::max(1, plan.cpu_workers);
+  o.cancel = ctx.cancel;
+  return o;
+}
+
 }  // namespace zm

@@ -9,12 +9,16 @@
 #include "pipeline/frame_record.hpp"
 #include "pipeline/route_global_coadd.hpp"
 #include "pipeline/run_context.hpp"
+#include "plan/parallel_plan.hpp"
 
 namespace zm {
 
 // global_coadd_method/k: kappa_sigma -> KappaSigma, winsorized -> WinsorizedSigmaClip (both sides at k),
 // mean -> no rejection, median -> no rejection + median combine.
 RejectParams global_coadd_reject(const Config& cfg);
+
+// The global coadd's options from the config (global_coadd_*) and the plan (band budget, workers).
+GlobalCoaddOptions global_coadd_options(const RunContext& ctx, const ParallelPlan& plan);
 
 // The Phase 4.5 settings (intertile_*) that also govern frame and mega-tile matching.
 HarmonizeOptions route_harmonize_options(const Config& cfg);

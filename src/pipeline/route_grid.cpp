@@ -204,17 +204,6 @@ ParallelPlan grid_plan(const RunContext& ctx, const std::vector<FrameRecord>& fr
   return plan;
 }
 
-GlobalCoaddOptions coadd_options(const RunContext& ctx, const ParallelPlan& plan) {
-  GlobalCoaddOptions o;
-  o.reject = global_coadd_reject(ctx.config);
-  o.kernel = parse_kernel(ctx.config.get_string("global_coadd_interpolation")).value_or(Kernel::Lanczos3);
-  o.band_rows = static_cast<int>(ctx.config.get_int("global_coadd_rows_per_chunk"));
-  o.memory_budget_bytes = plan.max_chunk_bytes;
-  o.workers = std::max(1, plan.cpu_workers);
-  o.cancel = ctx.cancel;
-  return o;
-}
-
 // Builds (or reuses) every tile's FITS; fills stats.tiles / tiles_reused / frames_used.
 void build_tiles(const RunContext& ctx, const std::vector<FrameRecord>& frames, const std::vector<double>& exposures,
                  std::vector<TileJob>& jobs, const ParallelPlan& plan, GridModeStats& stats) {
@@ -249,7 +238,7 @@ void build_tiles(const RunContext& ctx, const std::vector<FrameRecord>& frames, 
     raw.channels = C;
     std::error_code ec;
     fs::remove(j.manifest, ec);
-    GlobalCoaddStats st = global_coadd(members, j.grid, raw, coadd_options(ctx, plan));
+    GlobalCoaddStats st = global_coadd(members, j.grid, raw, global_coadd_options(ctx, plan));
     if (st.cancelled || ctx.cancelled()) throw RunCancelled();
     if (st.frames_used > 0) write_tile_fits(j.fits, raw, tile_header(j.tile, j.grid, frames, exposures), st);
     for (const auto& p : {raw.image, raw.weight, raw.coverage}) fs::remove(p, ec);

@@ -87,13 +87,7 @@ MosaicArtifacts run_mosaic_first(const RunContext& ctx, const std::vector<FrameR
                                                    {"corrections", std::move(gains)}});
   }
 
-  GlobalCoaddOptions o;
-  o.reject = global_coadd_reject(ctx.config);
-  o.kernel = parse_kernel(ctx.config.get_string("global_coadd_interpolation")).value_or(Kernel::Lanczos3);
-  o.band_rows = static_cast<int>(ctx.config.get_int("global_coadd_rows_per_chunk"));
-  o.memory_budget_bytes = plan.max_chunk_bytes;
-  o.workers = std::max(1, plan.cpu_workers);
-  o.cancel = ctx.cancel;
+  GlobalCoaddOptions o = global_coadd_options(ctx, plan);
   RunProgress* progress = ctx.progress;
   o.progress = [progress](int done, int total) {
     progress->update("global_coadd", static_cast<std::uint64_t>(done), static_cast<std::uint64_t>(total));

@@ -139,13 +139,7 @@ std::vector<MegaTile> build_megatiles(const RunContext& ctx, const std::vector<F
     if (all_inputs.empty()) all_inputs = normalized_inputs(ctx, frames, plan);
     std::vector<CoaddFrame> inputs;
     for (int m : batches[b].members) inputs.push_back(all_inputs[static_cast<std::size_t>(m)]);
-    GlobalCoaddOptions o;
-    o.reject = global_coadd_reject(ctx.config);
-    o.kernel = parse_kernel(ctx.config.get_string("global_coadd_interpolation")).value_or(Kernel::Lanczos3);
-    o.band_rows = static_cast<int>(ctx.config.get_int("global_coadd_rows_per_chunk"));
-    o.memory_budget_bytes = plan.max_chunk_bytes;
-    o.workers = std::max(1, plan.cpu_workers);
-    o.cancel = ctx.cancel;
+    GlobalCoaddOptions o = global_coadd_options(ctx, plan);
     std::error_code ec;
     fs::remove(manifest, ec);
     t.stats = global_coadd(inputs, grid, t.art, o);
