@@ -80,8 +80,33 @@ constexpr double kMinSnr = 20.0;
 constexpr int kMaxStars = 300;
 constexpr int kMinMatches = 3;
 constexpr double kSaturationShare = 0.5;
+constexpr int kFwhmStars = 60;
+constexpr std::size_t kFwhmFrames = 32;
+// Aperture radius in FWHMs of the widest sampled frame's PSF. 1.5 FWHM (3.5 sigma) leaves ~0.2 % of a Gaussian
+// star outside, so a 10 % seeing difference between frames moves a ratio by ~0.25 %; 1.25 FWHM measured slightly
+// better on the simulator (whose frames share one seeing) but would move it by ~1 %. Wider radii add sky noise
+// and neighbours: per-frame gain error vs truth 0.37 % rms at 1.5 FWHM (~5 px here), 0.54 % at 7 px, 0.68 % at 8.
+constexpr double kApertureFwhms = 1.5;
+constexpr double kMinApertureRadius = 3.0;
 
-FrameStars frame_stars(const CoaddFrame& f, Wcs& wcs) {
+// Median star FWHM of a frame's middle channel (a cheap first pass: a few bright stars suffice).
+double frame_fwhm(const CoaddFrame& f) {
+  const ImageF img = CachedFrameReader(f.path, f.width, f.height, f.channels).read_all();
+  std::vector<float> plane(img.plane(f.channels / 2), img.plane(f.channels / 2) + img.plane_size());
+  for (auto& v : plane)
+    if (!std::isfinite(v)) v = 0.0f;
+  DetectParams dp;
+  dp.max_stars = kFwhmStars;
+  return median_fwhm(detect_stars(plane.data(), f.width, f.height, dp), kMinSnr);
+}
+
+// Fluxes in one circular aperture of `radius` px for every star of every frame. A radius set per star from its
+// own FWHM (the detector's default) scatters with that FWHM's noise and takes in more or less of the neighbours
+// in a crowded field, differently in each frame. Stars whose aperture reaches the frame edge are
+// dropped: the edge cuts their flux in one frame of a pair only (in the other the star lies well inside), which
+// biased the ratios between pointings, whose overlaps lie along the frames' edges. Measured against the
+// simulator's truth (test_routes' probe), per-frame gains went from 0.63 % rms off to 0.37 %.
+FrameStars frame_stars(const CoaddFrame& f, Wcs& wcs, double radius) {
   FrameStars fs;
   const ImageF img = CachedFrameReader(f.path, f.width, f.height, f.channels).read_all();
   fs.centre = wcs.pixel_to_world({0.5 * (f.width - 1), 0.5 * (f.height - 1)});
@@ -90,6 +115,9 @@ FrameStars frame_stars(const CoaddFrame& f, Wcs& wcs) {
   fs.radius_deg = 0.5 * std::hypot(f.width, f.height) * fs.pixel_deg;
   DetectParams dp;
   dp.max_stars = kMaxStars;
+  dp.aperture_fwhm = 0.0;
+  dp.min_aperture = radius;
+  const double margin = radius + 1.0;
   for (int c = 0; c < std::min(3, f.channels); ++c) {
     std::vector<float> plane(img.plane(c), img.plane(c) + img.plane_size());
     float top = 0.0f;
@@ -101,6 +129,7 @@ FrameStars frame_stars(const CoaddFrame& f, Wcs& wcs) {
       // Stars near the frame's brightest level may be clipped by the sensor: their flux no longer scales with
       // transparency and would pull every ratio towards 1.
       if (s.saturated || s.snr < kMinSnr || s.flux <= 0 || s.peak > kSaturationShare * top) continue;
+      if (s.x < margin || s.y < margin || s.x > f.width - 1 - margin || s.y > f.height - 1 - margin) continue;
       const SkyCoord p = wcs.pixel_to_world({s.x, s.y});
       fs.channel[c].push_back({p.ra, p.dec, s.flux, s.snr});
     }
@@ -183,9 +212,20 @@ RoutePhotometry solve_star_photometry(const std::vector<CoaddFrame>& inputs, con
   wcs.reserve(inputs.size());
   for (const auto& f : inputs) wcs.push_back(f.wcs);
   std::vector<std::optional<FrameStars>> stars(inputs.size());
+  std::vector<double> fwhm(std::min<std::size_t>(inputs.size(), kFwhmFrames), 0.0);
   tbb::task_arena arena(std::max(1, workers));
   arena.execute([&] {
-    tbb::parallel_for(0, n, [&](int k) { stars[static_cast<std::size_t>(k)] = frame_stars(inputs[k], wcs[k]); });
+    // A sample of frames spread over the list sets the radius: an extra detection pass on every frame of a
+    // night would cost a third more than the photometry itself.
+    tbb::parallel_for(0, static_cast<int>(fwhm.size()), [&](int m) {
+      fwhm[static_cast<std::size_t>(m)] = frame_fwhm(inputs[static_cast<std::size_t>(m) * inputs.size() / fwhm.size()]);
+    });
+  });
+  const double radius = std::max(kMinApertureRadius, kApertureFwhms * *std::max_element(fwhm.begin(), fwhm.end()));
+  arena.execute([&] {
+    tbb::parallel_for(0, n, [&](int k) {
+      stars[static_cast<std::size_t>(k)] = frame_stars(inputs[k], wcs[k], radius);
+    });
   });
   const int channels = std::min(3, inputs.front().channels);
   std::vector<double> strength(inputs.size(), 0.0);

@@ -5,12 +5,13 @@
 // - Frames (solve_star_photometry): a frame's sky median mixes the sky brightness of its night (additive) with the
 //   transparency of its moment (multiplicative: it scales stars and sky alike), so the sky statistics alone cannot
 //   give a gain. Stars can: the gain comes from the flux ratios of the same stars in overlapping frames (per pair
-//   and channel, the clipped inverse-variance mean of the log ratios; stars matched by sky position), solved for
-//   every frame at once in log space over the overlap graph (least squares weighted by each pair's 1 / var, one
-//   anchor), so frames that never overlap the anchor are still tied to it. The offset then
-//   brings each frame's corrected sky median onto the anchor's. Pixel-level line fits on single raw frames were
-//   tried first and measured at ~5-10 % gain scatter: the sky noise swamps the faint signal that gives the slope
-//   its leverage, while a bright star's aperture flux is known to ~1 %.
+//   and channel, the clipped inverse-variance mean of the log ratios; stars matched by sky position; every star
+//   measured in one aperture radius, 1.5 x the widest median FWHM of up to 32 sampled frames, and none whose
+//   aperture reaches a frame edge), solved for every frame at once in log space over the overlap graph (least
+//   squares weighted by each pair's 1 / var, one anchor), so frames that never overlap the anchor are still tied
+//   to it. The offset then brings each frame's corrected sky median onto the anchor's. Pixel-level line fits on
+//   single raw frames were tried first and measured at ~5-10 % gain scatter: the sky noise swamps the faint signal
+//   that gives the slope its leverage, while a bright star's aperture flux is known to ~1 %.
 // - Mega-tiles (solve_route_photometry): deep, full-canvas stacks whose overlaps are large and well exposed, so the
 //   Phase 4.5 line fits on previews (harmonize_tiles) give gain and offset directly.
 #pragma once

@@ -50,10 +50,11 @@ TEST_F(MosaicFirst, EveryFrameLandsAndCoverageCountsThem) {
 }
 
 TEST_F(MosaicFirst, GainsAgreeWithTheTruthAcrossTheCanvas) {
-  // Issue 6 asks for 1 % (open). Measured with catalogue-star fluxes (blur-invariant; each quadrant known to
-  // ~0.08 % on the dense, dark-sky fixture): 1.1 %, quadrants 0.957 0.965 0.964 0.968. The per-frame gains of
-  // solve_star_photometry are the error left (diagnostic below). Bound at the measured level plus margin.
-  expect_quadrant_gains_agree(run_->image, run_->grid, 0.015);
+  // Issue 6 asks for 1 %. Measured with catalogue-star fluxes (blur-invariant; each quadrant known to ~0.08 % on
+  // the dense, dark-sky fixture): 0.60 %, quadrants 0.968 0.972 0.972 0.974 (1.1 % before solve_star_photometry
+  // used one aperture radius for all stars and dropped stars at frame edges). The per-frame gains are the error
+  // left (diagnostic below: 0.37 % rms per frame).
+  expect_quadrant_gains_agree(run_->image, run_->grid, 0.01);
 }
 
 TEST_F(MosaicFirst, StarsLandWhereTheTruthSays) {

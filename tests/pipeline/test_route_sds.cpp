@@ -65,10 +65,10 @@ TEST_F(Sds, InputOrderBatchingClosesOnCoverage) {
 }
 
 TEST_F(Sds, GainsAgreeWithTheTruthAcrossTheCanvas) {
-  // Issue 6 asks for 1 % (open). Measured with catalogue-star fluxes: 1.15 % (quadrants 0.958 0.965 0.963 0.969
-  // +- 0.09 %); SDS shares Mosaic-First's frame star-flux matching within a night, the main error left. Bound at
-  // the measured level plus margin so a regression shows.
-  expect_quadrant_gains_agree(run_->image, run_->grid, 0.015);
+  // Issue 6 asks for 1 %. Measured with catalogue-star fluxes: 0.62 % (quadrants 0.969 0.973 0.971 0.975
+  // +- 0.09 %; 1.15 % before the frame star-flux matching it shares with Mosaic-First used one aperture radius
+  // and dropped stars at frame edges), which is still the main error left.
+  expect_quadrant_gains_agree(run_->image, run_->grid, 0.01);
 }
 
 TEST_F(Sds, StarsLandWhereTheTruthSays) {

@@ -21,9 +21,12 @@ namespace {
 using namespace route_test;
 
 // Issue 6 asks 1 %. Measured with the catalogue-star metric (each quadrant's gain known to ~0.1 %): classic 1.07 %,
-// classic + merge 0.47 %, Mosaic-First 1.10 %, SDS 1.12 %, grid 1.12 % — the pair and frame matching are what is
-// left (see the notes). The bound catches regressions until the target is met for every route.
-double gain_spread_bound(const std::string&) { return 0.015; }
+// classic + merge 0.47 %, Mosaic-First 0.60 %, SDS 0.60 %, grid 0.61 % (the frame routes were 1.10-1.12 % before
+// solve_star_photometry measured every star in one aperture radius and dropped stars at frame edges). Classic's
+// Phase 4.5 pair noise (and master tiles whose own gain is not uniform) is what is left: the classic routes keep
+// 1.5 % (classic + merge's metric is too coarse for a 1 % bound: one quadrant is known to only ~0.45 %), the
+// frame routes are held to the issue's 1 %.
+double gain_spread_bound(const std::string& route) { return route.rfind("classic", 0) == 0 ? 0.015 : 0.01; }
 
 using test::Recorder;
 
