@@ -16,6 +16,7 @@
 #include "reproject/warp.hpp"
 #include "sim/dataset.hpp"
 #include "stars/detect.hpp"
+#include "event_recorder.hpp"
 #include "test_support.hpp"
 #include "truth_metrics.hpp"
 #include "wcs/wcs.hpp"
@@ -53,25 +54,7 @@ sim::SimConfig mosaic_config() {
   return c;
 }
 
-// Collects events so tests can look at what a run said.
-class Recorder : public EventSink {
- public:
-  void on_event(const Event& e) override {
-    std::lock_guard lock(m_);
-    events_.push_back(e);
-  }
-  std::vector<Event> with_key(std::string_view key) const {
-    std::lock_guard lock(m_);
-    std::vector<Event> out;
-    for (const auto& e : events_)
-      if (e.key == key) out.push_back(e);
-    return out;
-  }
-
- private:
-  mutable std::mutex m_;
-  std::vector<Event> events_;
-};
+using test::Recorder;
 
 struct RunResult {
   RunOutcome outcome;
