@@ -16,9 +16,11 @@
 #include "io/fits_stream_writer.hpp"
 #include "pipeline/frame_cache.hpp"
 #include "pipeline/pipeline_events.hpp"
+#include "pipeline/route_photometry.hpp"
 #include "reproject/pixel_map.hpp"
 #include "reproject/warp.hpp"
 #include "stack/method_names.hpp"
+#include "stack/robust_stats.hpp"
 #include "stars/detect.hpp"
 #include "wcs/geometry.hpp"
 
@@ -104,6 +106,30 @@ std::vector<BackgroundModel> fit_tile_background(const std::vector<FrameSamples>
     models.push_back(fit_background_model(xs, ys, med, W, H));
   }
   return models;
+}
+
+// Replaces linear_fit's gains by star-flux gains against the reference where the stars give one (per channel); the
+// offset still matches the low percentile of the samples (the sky), as linear_fit does.
+void apply_star_gains(const std::vector<int>& members, int ref_pos, const std::vector<FrameRecord>& records,
+                      const fs::path& frames_dir, const std::vector<FrameSamples>& samples,
+                      PerFrameChannel<LinearCoeffs>& norm) {
+  std::vector<CoaddFrame> inputs;
+  for (int m : members) {
+    const FrameRecord& r = records[static_cast<std::size_t>(m)];
+    inputs.push_back(CoaddFrame{frames_dir / r.cache_file, r.width, r.height, r.channels, r.make_wcs()});
+  }
+  const auto gains = star_gains_against(inputs, ref_pos);
+  const double lo = NormParams{}.low_percentile;
+  for (int k = 0; k < norm.frames; ++k) {
+    if (k == ref_pos) continue;
+    for (int c = 0; c < norm.channels && c < 3; ++c) {
+      const double g = gains[static_cast<std::size_t>(k)][static_cast<std::size_t>(c)];
+      const double ref_lo = percentile(samples[static_cast<std::size_t>(ref_pos)].channel(c), lo);
+      const double src_lo = percentile(samples[static_cast<std::size_t>(k)].channel(c), lo);
+      if (!(g > 0) || !std::isfinite(ref_lo) || !std::isfinite(src_lo)) continue;
+      norm.at(k, c) = {static_cast<float>(g), static_cast<float>(ref_lo - g * src_lo)};
+    }
+  }
 }
 
 struct Prepared {
@@ -221,7 +247,9 @@ MasterTileResult build_master_tile(int tile_id, const std::vector<int>& members,
                                                         {"tile", tile_id},
                                                         {"file", records[members[k]].path},
                                                         {"reason", result.registrations[k].reason}});
-  const auto norm = compute_normalization(o.norm, prep.samples, ref_pos);
+  auto norm = compute_normalization(o.norm, prep.samples, ref_pos);
+  if (o.star_gains && o.norm == NormMethod::LinearFit && n > 1)
+    apply_star_gains(members, ref_pos, records, frames_dir, prep.samples, norm);
   PerFrameChannel<float> weights = o.weight == WeightMethod::NoiseVariance ? noise_variance_weights(prep.samples, &norm)
                                    : o.weight == WeightMethod::NoiseFwhm   ? fwhm_weights(prep.fwhm, C)
                                                                            : uniform_weights(n, C);

@@ -23,6 +23,10 @@ struct MasterTileOptions {
   RejectParams reject;
   Kernel kernel = Kernel::Lanczos3;
   int rows_per_chunk = 256;  // band height; the output does not depend on it
+  // linear_fit with each member's gain from the flux ratios of the stars it shares with the reference (its offset
+  // still from the low percentile): the percentile spread of a single frame is mostly noise, and scales a frame
+  // dimmed to transparency T by ~sqrt(1/T) rather than 1/T.
+  bool star_gains = false;
   bool flatten_background = false;  // divide out vignetting, subtract the sky plane (stack/background_model.hpp)
 };
 

@@ -33,6 +33,7 @@ MasterTileOptions options_from(const Config& cfg, int rows) {
   o.kernel = parse_kernel(cfg.get_string("phase3_interpolation")).value_or(Kernel::Lanczos3);
   o.rows_per_chunk = rows;
   o.flatten_background = cfg.get_bool("tile_background_flatten");
+  o.star_gains = cfg.get_bool("stack_star_gains");
   return o;
 }
 
@@ -59,7 +60,7 @@ std::map<std::string, MasterTileInfo> load_manifest(const fs::path& p, const std
 std::vector<std::string_view> phase3_config_keys() {
   return {"stack_norm_method", "stack_weight_method", "stack_reject_algo",  "stack_kappa_low",
           "stack_kappa_high",  "stack_max_iterations", "stack_final_combine", "phase3_interpolation",
-          "tile_background_flatten"};
+          "tile_background_flatten", "stack_star_gains"};
 }
 
 std::vector<MasterTileInfo> run_phase3(const RunContext& ctx, const std::vector<FrameRecord>& frames,

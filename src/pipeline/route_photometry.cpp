@@ -192,6 +192,17 @@ double pair_ratio(const std::vector<SkyStar>& a, const std::vector<SkyStar>& b, 
   return std::exp(m);
 }
 
+// One aperture radius for every star of every frame: 1.5 x the widest median FWHM of a sample of frames spread over
+// the list (an extra detection pass on every frame would cost a third more than the photometry itself). Runs in the
+// caller's TBB arena.
+double aperture_radius(const std::vector<CoaddFrame>& inputs) {
+  std::vector<double> fwhm(std::min<std::size_t>(inputs.size(), kFwhmFrames), 0.0);
+  tbb::parallel_for(0, static_cast<int>(fwhm.size()), [&](int m) {
+    fwhm[static_cast<std::size_t>(m)] = frame_fwhm(inputs[static_cast<std::size_t>(m) * inputs.size() / fwhm.size()]);
+  });
+  return std::max(kMinApertureRadius, kApertureFwhms * *std::max_element(fwhm.begin(), fwhm.end()));
+}
+
 struct PairRatio {
   int i = 0, j = 0;
   double log_ratio = 0;  // log(flux_j / flux_i)
@@ -212,16 +223,9 @@ RoutePhotometry solve_star_photometry(const std::vector<CoaddFrame>& inputs, con
   wcs.reserve(inputs.size());
   for (const auto& f : inputs) wcs.push_back(f.wcs);
   std::vector<std::optional<FrameStars>> stars(inputs.size());
-  std::vector<double> fwhm(std::min<std::size_t>(inputs.size(), kFwhmFrames), 0.0);
   tbb::task_arena arena(std::max(1, workers));
-  arena.execute([&] {
-    // A sample of frames spread over the list sets the radius: an extra detection pass on every frame of a
-    // night would cost a third more than the photometry itself.
-    tbb::parallel_for(0, static_cast<int>(fwhm.size()), [&](int m) {
-      fwhm[static_cast<std::size_t>(m)] = frame_fwhm(inputs[static_cast<std::size_t>(m) * inputs.size() / fwhm.size()]);
-    });
-  });
-  const double radius = std::max(kMinApertureRadius, kApertureFwhms * *std::max_element(fwhm.begin(), fwhm.end()));
+  double radius = 0;
+  arena.execute([&] { radius = aperture_radius(inputs); });
   arena.execute([&] {
     tbb::parallel_for(0, n, [&](int k) {
       stars[static_cast<std::size_t>(k)] = frame_stars(inputs[k], wcs[k], radius);
@@ -290,6 +294,32 @@ RoutePhotometry solve_star_photometry(const std::vector<CoaddFrame>& inputs, con
     p.disconnected += connected ? 0 : 1;
   }
   return p;
+}
+
+std::vector<std::array<double, 3>> star_gains_against(const std::vector<CoaddFrame>& inputs, int ref) {
+  std::vector<std::array<double, 3>> gains(inputs.size(), {0.0, 0.0, 0.0});
+  if (inputs.size() < 2 || ref < 0 || ref >= static_cast<int>(inputs.size())) return gains;
+  const double radius = aperture_radius(inputs);
+  std::vector<Wcs> wcs;
+  for (const auto& f : inputs) wcs.push_back(f.wcs);
+  std::vector<std::optional<FrameStars>> stars(inputs.size());
+  tbb::parallel_for(0, static_cast<int>(inputs.size()), [&](int k) {
+    stars[static_cast<std::size_t>(k)] = frame_stars(inputs[static_cast<std::size_t>(k)], wcs[static_cast<std::size_t>(k)], radius);
+  });
+  const FrameStars& r = *stars[static_cast<std::size_t>(ref)];
+  for (std::size_t k = 0; k < inputs.size(); ++k) {
+    const FrameStars& f = *stars[k];
+    for (int c = 0; c < std::min(3, inputs[k].channels); ++c) {
+      int m = 0;
+      double w = 0;
+      // ratio = flux_k / flux_ref; the gain that brings frame k onto the reference is its inverse.
+      const double ratio = static_cast<int>(k) == ref
+                               ? 1.0
+                               : pair_ratio(r.channel[c], f.channel[c], 1.5 * std::max(r.pixel_deg, f.pixel_deg), &m, &w);
+      gains[k][static_cast<std::size_t>(c)] = ratio > 0 ? 1.0 / ratio : 0.0;
+    }
+  }
+  return gains;
 }
 
 }  // namespace zm

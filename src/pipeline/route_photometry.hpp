@@ -41,6 +41,11 @@ RoutePhotometry solve_route_photometry(const std::vector<CoaddFrame>& inputs, in
 RoutePhotometry solve_star_photometry(const std::vector<CoaddFrame>& inputs, const std::vector<std::array<float, 3>>& sky,
                                       int workers);
 
+// Per input and channel, the gain that brings it onto inputs[ref] from the flux ratios of their common stars (the
+// apertures, matching and clipping of solve_star_photometry; O(n) pairs); 0 where too few stars match. Runs in the
+// caller's TBB arena; deterministic.
+std::vector<std::array<double, 3>> star_gains_against(const std::vector<CoaddFrame>& inputs, int ref);
+
 // Copies the corrections into the inputs' gain/offset; weight = 1 / (gain * sigma)^2 per channel when sigma > 0
 // (inverse noise variance after correction), else 1.
 void apply_route_photometry(std::vector<CoaddFrame>& inputs, const RoutePhotometry& p,

@@ -20,13 +20,11 @@ namespace zm {
 namespace {
 using namespace route_test;
 
-// Issue 6 asks 1 %. Measured with the catalogue-star metric (each quadrant's gain known to ~0.1 %): classic 1.07 %,
-// classic + merge 0.47 %, Mosaic-First 0.60 %, SDS 0.60 %, grid 0.61 % (the frame routes were 1.10-1.12 % before
-// solve_star_photometry measured every star in one aperture radius and dropped stars at frame edges). Classic's
-// Phase 4.5 pair noise (and master tiles whose own gain is not uniform) is what is left: the classic routes keep
-// 1.5 % (classic + merge's metric is too coarse for a 1 % bound: one quadrant is known to only ~0.45 %), the
-// frame routes are held to the issue's 1 %.
-double gain_spread_bound(const std::string& route) { return route.rfind("classic", 0) == 0 ? 0.015 : 0.01; }
+// Issue 6 asks 1 %. Measured with the catalogue-star metric (each quadrant's gain known to ~0.1 %): classic 0.78 %,
+// classic + merge 0.70 %, Mosaic-First 0.60 %, SDS 0.60 %, grid 0.61 %. Before star-flux gains in Phase 3
+// (stack_star_gains) classic was at 1.07 %; before solve_star_photometry measured every star in one aperture radius
+// and dropped stars at frame edges the frame routes were at 1.10-1.12 %.
+double gain_spread_bound(const std::string&) { return 0.01; }
 
 using test::Recorder;
 
@@ -202,7 +200,8 @@ TEST_F(Matrix, GainsAgreeWithTheTruthAcrossTheCanvas) {
     std::vector<double> gains;
     for (const auto& g : q) {
       EXPECT_GT(g.gain, 0.0) << r.name;
-      EXPECT_LT(g.sigma / std::max(g.gain, 1e-9), gain_spread_bound(r.name) / 3) << r.name << ": metric too coarse";
+      // Known to better than half the bound (classic + merge has one quadrant at ~0.46 %, the others ~0.1 %).
+      EXPECT_LT(g.sigma / std::max(g.gain, 1e-9), gain_spread_bound(r.name) / 2) << r.name << ": metric too coarse";
       gains.push_back(g.gain);
     }
     const double spread = test::gain_spread(gains);
