@@ -380,17 +380,6 @@ void solve_ratio(const std::vector<Measure>& m, const FluxRatioOptions& o, Chann
   out.ok = true;
 }
 
-// noise^2 / variance of the samples: the first-order attenuation of a least-squares slope by noise in x.
-double attenuation(const std::vector<float>& v, double noise) {
-  if (v.size() < 2) return 1.0;
-  double s = 0, s2 = 0;
-  for (float f : v) s += f;
-  const double m = s / v.size();
-  for (float f : v) s2 += (f - m) * (f - m);
-  const double var = s2 / (v.size() - 1);
-  return var > 0 ? std::min(1.0, noise * noise / var) : 1.0;
-}
-
 }  // namespace
 
 double plane_noise_sigma(const float* p, int w, int h) {

@@ -126,17 +126,6 @@ std::vector<float> strided(const std::vector<float>& v) {
   return out;
 }
 
-// noise^2 / variance of the samples: how much noise in a variable attenuates a least-squares slope.
-double attenuation(const std::vector<float>& v, double noise) {
-  if (v.size() < 2) return 1.0;
-  double s = 0, s2 = 0;
-  for (float f : v) s += f;
-  const double m = s / v.size();
-  for (float f : v) s2 += (f - m) * (f - m);
-  const double var = s2 / (v.size() - 1);
-  return var > 0 ? std::min(1.0, noise * noise / var) : 1.0;
-}
-
 // The pixel-wise regression of one channel (the fallback); false when it fails.
 bool regression_fit(const OverlapGrid* rev, int c, const std::vector<float>& xs,
                     const std::vector<float>& ys, double lambda, const HarmonizeOptions& o, ChannelPair& cp) {

@@ -81,4 +81,14 @@ double robust_rms(std::span<const float> x, std::span<const float> y, double a, 
   return std::sqrt(bias * bias + sigma * sigma);
 }
 
+double attenuation(std::span<const float> v, double noise) {
+  if (v.size() < 2) return 1.0;
+  double s = 0, s2 = 0;
+  for (float f : v) s += f;
+  const double m = s / v.size();
+  for (float f : v) s2 += (f - m) * (f - m);
+  const double var = s2 / (v.size() - 1);
+  return var > 0 ? std::min(1.0, noise * noise / var) : 1.0;
+}
+
 }  // namespace zm

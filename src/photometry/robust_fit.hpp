@@ -24,4 +24,8 @@ LineFit robust_line_fit(std::span<const float> x, std::span<const float> y, doub
 // well as the scatter (sigma for zero-mean Gaussian residuals, |c| for a constant c).
 double robust_rms(std::span<const float> x, std::span<const float> y, double a, double b);
 
+// noise^2 / variance of the samples, at most 1: the first-order attenuation of a least-squares slope by noise of
+// that sigma in the regressor (1 when fewer than two samples or no spread).
+double attenuation(std::span<const float> v, double noise);
+
 }  // namespace zm

@@ -28,6 +28,16 @@ TEST(RobustFit, ExactLineThroughOutliers) {
   EXPECT_NEAR(robust_rms(x, y, f.a, f.b + 10.0), 10.0, 0.1);  // a systematic offset counts
 }
 
+TEST(RobustFit, AttenuationIsNoiseOverSampleVariance) {
+  // 0, 1, ..., 9: sample variance 55/6.
+  std::vector<float> v(10);
+  for (int i = 0; i < 10; ++i) v[i] = static_cast<float>(i);
+  EXPECT_NEAR(attenuation(v, 1.0), 6.0 / 55.0, 1e-12);
+  EXPECT_DOUBLE_EQ(attenuation(v, 100.0), 1.0);                 // capped at 1
+  EXPECT_DOUBLE_EQ(attenuation(std::vector<float>(5, 3.0f), 1.0), 1.0);  // no spread
+  EXPECT_DOUBLE_EQ(attenuation(std::vector<float>{1.0f}, 1.0), 1.0);     // too few samples
+}
+
 TEST(RobustFit, DegenerateInputIsNotOk) {
   std::vector<float> x(100, 5.0f), y(100, 7.0f);
   EXPECT_FALSE(robust_line_fit(x, y, 2.5, 64).ok);  // no x spread
