@@ -54,7 +54,7 @@ FitsHeader science_header(const RunContext& ctx, const MosaicSummary& s, const O
   grid.wcs.write_to_header(h);
   h.set("SOFTWARE", std::string("zemosaic-cpp ") + ZM_VERSION);
   h.set("ZMROLE", std::string(role), "SCI = science data, AESTH = hole-filled for display");
-  h.set("ZMROUTE", s.route, "classic | mosaic_first | sds");
+  h.set("ZMROUTE", s.route, "classic | mosaic_first | sds | grid");
   h.set("NMASTILE", static_cast<long long>(s.master_tiles), "master tiles assembled");
   h.set("NRAWINIT", static_cast<long long>(s.frames_found), "input files found");
   h.set("NRAWPROC", static_cast<long long>(s.frames_used), "frames stacked into the mosaic");

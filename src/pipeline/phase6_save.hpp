@@ -15,7 +15,7 @@ namespace zm {
 
 // Where the mosaic came from, for the output headers and file names.
 struct MosaicSummary {
-  std::string route = "classic";  // classic | mosaic_first | sds
+  std::string route = "classic";  // classic | mosaic_first | sds | grid
   int master_tiles = 0;           // tiles (classic) or mega-tiles (sds); 0 for mosaic_first
   int frames_found = 0;           // input FITS files scanned
   int frames_used = 0;            // frames stacked into the mosaic
