@@ -16,7 +16,7 @@
 #include "reproject/warp.hpp"
 #include "sim/dataset.hpp"
 #include "stars/detect.hpp"
-#include "event_recorder.hpp"
+#include "pipeline_run.hpp"
 #include "test_support.hpp"
 #include "truth_metrics.hpp"
 #include "wcs/wcs.hpp"
@@ -54,31 +54,11 @@ sim::SimConfig mosaic_config() {
   return c;
 }
 
-using test::Recorder;
 
-struct RunResult {
-  RunOutcome outcome;
-  std::shared_ptr<Recorder> events;
-};
+using RunResult = test::PipelineRun;
 
 RunResult run(const fs::path& input, const fs::path& out, int workers, const std::map<std::string, nlohmann::json>& extra = {}) {
-  EventStream events;
-  auto rec = std::make_shared<Recorder>();
-  events.add_sink(rec);
-  RunProgress progress(events);
-  RunContext ctx;
-  ctx.input_dir = input;
-  ctx.output_dir = out;
-  ctx.cache_dir = out / ".zemosaic_cache";
-  ctx.tiles_dir = out / "zemosaic_master_tiles";
-  ctx.config.set("parallel_max_cpu_workers", workers);
-  ctx.config.set("telemetry_interval_s", 0.0);
-  for (const auto& [k, v] : extra) ctx.config.set(k, v);
-  ctx.caps = probe_capabilities(out);
-  ctx.progress = &progress;
-  fs::create_directories(out);
-  RunResult r{run_pipeline(ctx), rec};
-  return r;
+  return test::run_pipeline_in(input, out, workers, extra);
 }
 
 ImageF read_primary(const std::string& path) { return FitsImageReader(path).read_all(false); }

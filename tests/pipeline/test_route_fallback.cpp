@@ -2,11 +2,10 @@
 // Two nights that observed two fields 0.5 deg apart give two mega-tiles with no overlap to match them on.
 #include <gtest/gtest.h>
 
-#include "event_recorder.hpp"
 #include "io/fits_reader.hpp"
 #include "pipeline/pipeline_events.hpp"
-#include "pipeline/run.hpp"
 #include "sim/dataset.hpp"
+#include "pipeline_run.hpp"
 #include "test_support.hpp"
 
 namespace zm {
@@ -43,24 +42,10 @@ TEST(RouteFallback, SdsWithoutOverlapFallsBackToMosaicFirst) {
       ++frames;
     }
   }
-  EventStream events;
-  auto rec = std::make_shared<test::Recorder>();
-  events.add_sink(rec);
-  RunProgress progress(events);
-  RunContext ctx;
-  ctx.input_dir = input;
-  ctx.output_dir = dir.path() / "out";
-  ctx.cache_dir = ctx.output_dir / ".zemosaic_cache";
-  ctx.tiles_dir = ctx.output_dir / "zemosaic_master_tiles";
-  ctx.config.set("telemetry_interval_s", 0.0);
-  ctx.config.set("sds_mode", true);
-  ctx.config.set("sds_batch_by_night", true);
-  ctx.config.set("sds_min_batch", 2);
-  ctx.caps = probe_capabilities(ctx.output_dir);
-  ctx.progress = &progress;
-  fs::create_directories(ctx.output_dir);
-  const RunOutcome out = run_pipeline(ctx);
-
+  const test::PipelineRun run = test::run_pipeline_in(
+      input, dir.path() / "out", 2, {{"sds_mode", true}, {"sds_batch_by_night", true}, {"sds_min_batch", 2}});
+  const RunOutcome& out = run.outcome;
+  const auto& rec = run.events;
   const auto fallback = rec->with_key(pipeline_keys::kRouteFallback);
   ASSERT_EQ(fallback.size(), 1u);
   EXPECT_EQ(fallback[0].level, EventLevel::Warn);

@@ -5,10 +5,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "events/event_stream.hpp"
 #include "io/fits_reader.hpp"
-#include "pipeline/run.hpp"
 #include "sim/dataset.hpp"
+#include "pipeline_run.hpp"
 #include "test_support.hpp"
 
 namespace zm {
@@ -41,19 +40,7 @@ double box_median(const ImageF& img, int x0, int y0) {
 }
 
 std::string master_tile(const fs::path& input, const fs::path& out, bool flatten) {
-  EventStream events;
-  RunProgress progress(events);
-  RunContext ctx;
-  ctx.input_dir = input;
-  ctx.output_dir = out;
-  ctx.cache_dir = out / ".zemosaic_cache";
-  ctx.tiles_dir = out / "zemosaic_master_tiles";
-  ctx.config.set("telemetry_interval_s", 0.0);
-  ctx.config.set("tile_background_flatten", flatten);
-  ctx.caps = probe_capabilities(out);
-  ctx.progress = &progress;
-  fs::create_directories(out);
-  const RunOutcome o = run_pipeline(ctx);
+  const RunOutcome o = test::run_pipeline_in(input, out, 2, {{"tile_background_flatten", flatten}}).outcome;
   EXPECT_EQ(o.master_tiles.size(), 1u);
   return o.master_tiles.at(0);
 }

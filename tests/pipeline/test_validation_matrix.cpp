@@ -13,7 +13,7 @@
 #include "pipeline/run.hpp"
 #include "pipeline/pipeline_events.hpp"
 #include "photometry/flux_ratio.hpp"
-#include "event_recorder.hpp"
+#include "pipeline_run.hpp"
 #include "test_route_fixture.hpp"
 
 namespace zm {
@@ -77,22 +77,9 @@ fs::path grid_plan_input() {
 Cell run_cell(const Route& route, int workers) {
   const Dataset& d = Dataset::get();
   const fs::path out = d.dir.path() / ("matrix_" + route.name + "_" + std::to_string(workers));
-  EventStream events;
-  auto rec = std::make_shared<Recorder>();
-  events.add_sink(rec);
-  RunProgress progress(events);
-  RunContext ctx;
-  ctx.input_dir = route.grid_plan ? grid_plan_input() : d.input();
-  ctx.output_dir = out;
-  ctx.cache_dir = out / ".zemosaic_cache";
-  ctx.tiles_dir = out / "zemosaic_master_tiles";
-  ctx.config.set("parallel_max_cpu_workers", workers);
-  ctx.config.set("telemetry_interval_s", 0.0);
-  for (const auto& [k, v] : route.config) ctx.config.set(k, v);
-  ctx.caps = probe_capabilities(out);
-  ctx.progress = &progress;
-  fs::create_directories(out);
-  Cell c{run_pipeline(ctx), rec, {}, std::nullopt, "", 0, 0};
+  test::PipelineRun run =
+      test::run_pipeline_in(route.grid_plan ? grid_plan_input() : d.input(), out, workers, route.config);
+  Cell c{std::move(run.outcome), std::move(run.events), {}, std::nullopt, "", 0, 0};
   FitsImageReader r(c.outcome.science);
   c.mosaic = r.read_all(false);
   c.wcs_ = Wcs::from_header(r.info().header, r.info().path, c.mosaic.width, c.mosaic.height);
