@@ -1,10 +1,12 @@
 // flux_ratio: detection, apertures, local backgrounds, clipped flux-ratio mean, sky offset.
 #include "photometry/flux_ratio.hpp"
 
+#include "photometry/psf_match.hpp"
 #include "photometry/robust_fit.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numbers>
 #include <stdexcept>
 
@@ -17,6 +19,7 @@ constexpr int kFluxMeshBlock = 32;  // px: background under the sources (more sk
 constexpr double kFwhmToSigma = 2.3548;
 constexpr double kMinPsfMismatch = 0.05;  // px of Gaussian sigma below which no matching is done
 constexpr double kFwhmPeakSigmas = 20.0;  // sources bright enough for a half-maximum area
+constexpr double kMinDiscRadius = 3.0;  // px
 constexpr double kMedianVarFactor = std::numbers::pi / 2.0;  // var(median) = (pi/2) sigma^2 / n, Gaussian
 
 double median_of(std::vector<double>& v) {
@@ -239,46 +242,60 @@ double image_fwhm(const PlaneSet& img, const Sources& src, const SourcePixels& p
   return median_of(fwhms);
 }
 
-// Gaussian blur (sigma px, separable, truncated at 3 sigma) of the valid pixels, each output the weighted mean of
-// the valid pixels under the kernel (invalid pixels neither contribute nor change).
-std::vector<float> gaussian_blur(const float* in, const std::vector<std::uint8_t>& valid, int w, int h, double sigma) {
-  const int r = std::max(1, static_cast<int>(std::ceil(3.0 * sigma)));
-  std::vector<double> k(2 * r + 1);
-  for (int d = -r; d <= r; ++d) k[d + r] = std::exp(-0.5 * d * d / (sigma * sigma));
-  std::vector<double> tmp(valid.size(), 0.0), tw(valid.size(), 0.0);
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) {
-      double s = 0, sw = 0;
-      for (int d = std::max(-r, -x); d <= std::min(r, w - 1 - x); ++d) {
-        const std::size_t q = static_cast<std::size_t>(y) * w + x + d;
-        if (valid[q]) s += k[d + r] * in[q], sw += k[d + r];
-      }
-      tmp[static_cast<std::size_t>(y) * w + x] = s, tw[static_cast<std::size_t>(y) * w + x] = sw;
-    }
-  std::vector<float> out(in, in + valid.size());
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) {
-      const std::size_t p = static_cast<std::size_t>(y) * w + x;
-      if (!valid[p]) continue;
-      double s = 0, sw = 0;
-      for (int d = std::max(-r, -y); d <= std::min(r, h - 1 - y); ++d) {
-        const std::size_t q = static_cast<std::size_t>(y + d) * w + x;
-        s += k[d + r] * tmp[q], sw += k[d + r] * tw[q];
-      }
-      if (sw > 0) out[p] = static_cast<float>(s / sw);
-    }
+// Channel sums of one image (the PSF is matched once for all channels) and their per-pixel noise.
+std::vector<float> channel_sum(const PlaneSet& img, std::size_t n, double& noise) {
+  std::vector<float> sum(n, 0.0f);
+  double var = 0;
+  for (std::size_t c = 0; c < img.planes.size(); ++c) {
+    for (std::size_t k = 0; k < n; ++k) sum[k] += img.planes[c][k];
+    var += img.sigma[c] * img.sigma[c];
+  }
+  noise = std::sqrt(var);
+  return sum;
+}
+
+// The sources bright enough in both images for PSF matching: whole (not truncated), with a background ring, and a
+// peak above kFwhmPeakSigmas of the channel sum's noise in each.
+std::vector<MatchStamp> bright_stamps(const std::vector<float>& sx, double nx, const std::vector<float>& sy, double ny,
+                                      const Sources& src, const SourcePixels& px) {
+  std::vector<MatchStamp> out;
+  std::vector<double> rx, ry;
+  for (int s = 0; s < src.count; ++s) {
+    if (src.truncated[s] || px.ring_start[s + 1] - px.ring_start[s] < 8) continue;
+    rx.clear(), ry.clear();
+    for (std::size_t q = px.ring_start[s]; q < px.ring_start[s + 1]; ++q)
+      rx.push_back(sx[px.ring[q]]), ry.push_back(sy[px.ring[q]]);
+    const double bx = median_of(rx), by = median_of(ry);
+    double peak_x = 0, peak_y = 0;
+    for (std::size_t q = px.ap_start[s]; q < px.ap_start[s + 1]; ++q)
+      peak_x = std::max(peak_x, sx[px.ap[q]] - bx), peak_y = std::max(peak_y, sy[px.ap[q]] - by);
+    if (peak_x < kFwhmPeakSigmas * nx || peak_y < kFwhmPeakSigmas * ny) continue;
+    const auto ap0 = px.ap.begin(), ring0 = px.ring.begin();
+    MatchStamp m;
+    m.aperture.assign(ap0 + static_cast<std::ptrdiff_t>(px.ap_start[s]), ap0 + static_cast<std::ptrdiff_t>(px.ap_start[s + 1]));
+    m.ring.assign(ring0 + static_cast<std::ptrdiff_t>(px.ring_start[s]), ring0 + static_cast<std::ptrdiff_t>(px.ring_start[s + 1]));
+    out.push_back(std::move(m));
+  }
   return out;
 }
 
-// Per-pixel noise sigma after gaussian_blur (white input noise), relative to before: the kernel's L2 norm.
-double blur_noise_factor(double sigma) {
-  const int r = std::max(1, static_cast<int>(std::ceil(3.0 * sigma)));
-  double s = 0, s2 = 0;
-  for (int d = -r; d <= r; ++d) {
-    const double k = std::exp(-0.5 * d * d / (sigma * sigma));
-    s += k, s2 += k * k;
+// Blurs the sharper image's planes to the other's PSF (psf_match.hpp); returns the fitted sigma (0 = none). The
+// blurred planes live in `store`; noise_x / noise_y get the per-pixel noise factor the blur leaves.
+double match_psfs(const PlaneSet& x, const PlaneSet& y, const std::vector<std::uint8_t>& valid, int w, int h,
+                  const Sources& src, const SourcePixels& px, PlaneSet& xm, PlaneSet& ym,
+                  std::vector<std::vector<float>>& store, double& noise_x, double& noise_y) {
+  double nx = 0, ny = 0;
+  const std::vector<float> sx = channel_sum(x, valid.size(), nx), sy = channel_sum(y, valid.size(), ny);
+  const PsfMatch m = psf_matching_sigma(sx.data(), sy.data(), valid, w, h, nx, ny, bright_stamps(sx, nx, sy, ny, src, px));
+  if (!m.ok || std::fabs(m.sigma) <= kMinPsfMismatch) return 0.0;
+  PlaneSet& sharp = m.sigma > 0 ? xm : ym;
+  (m.sigma > 0 ? noise_x : noise_y) = blur_noise_factor(std::fabs(m.sigma));
+  store.resize(sharp.planes.size());
+  for (std::size_t c = 0; c < sharp.planes.size(); ++c) {
+    store[c] = gaussian_blur_valid(sharp.planes[c], valid, w, h, std::fabs(m.sigma));
+    sharp.planes[c] = store[c].data();
   }
-  return s2 / (s * s);  // (1D factor)^2 in 2D, square-rooted: sqrt(s2/s^2)^2
+  return m.sigma;
 }
 
 // Cores from the smoothed, noise-normalised detection map; false when the map has no spread.
@@ -380,6 +397,88 @@ void solve_ratio(const std::vector<Measure>& m, const FluxRatioOptions& o, Chann
   out.ok = true;
 }
 
+// Peak pixel of each whole (not truncated) source, in the noise-normalised channel sums of both images: the disc
+// centre. Its exact position does not matter for the ratio, as both images are summed over the same disc.
+std::vector<std::size_t> source_peaks(const PlaneSet& x, const PlaneSet& y, const Sources& src,
+                                      const std::vector<std::uint8_t>& core, std::size_t n) {
+  std::vector<std::size_t> peak(src.count, n);
+  std::vector<double> best(src.count, -std::numeric_limits<double>::infinity());
+  for (std::size_t k = 0; k < n; ++k) {
+    const int s = core[k] ? src.label[k] : -1;
+    if (s < 0 || src.truncated[s]) continue;
+    double v = 0;
+    for (std::size_t c = 0; c < x.planes.size(); ++c) v += x.planes[c][k] / x.sigma[c] + y.planes[c][k] / y.sigma[c];
+    if (v > best[s]) best[s] = v, peak[s] = k;
+  }
+  return peak;
+}
+
+// Fixed-disc photometry: the sum over a disc of `radius` px minus its area times the mean of an annulus
+// radius + 2 .. radius + 5 px, the same pixels in both images. Sources whose disc or annulus meets an invalid
+// pixel or the grid edge are left out.
+std::vector<Measure> disc_measures(const float* X, const float* Y, const std::vector<std::uint8_t>& valid, int w,
+                                   int h, const std::vector<std::size_t>& peaks, double radius, double sx2,
+                                   double sy2) {
+  const int r_out = static_cast<int>(std::ceil(radius + 5));
+  std::vector<Measure> out;
+  for (std::size_t k0 : peaks) {
+    if (k0 >= valid.size()) continue;
+    const int cx = static_cast<int>(k0 % w), cy = static_cast<int>(k0 / w);
+    if (cx < r_out || cy < r_out || cx >= w - r_out || cy >= h - r_out) continue;
+    double sx = 0, sy = 0, ax = 0, ay = 0;
+    int n = 0, na = 0;
+    bool whole = true;
+    for (int dy = -r_out; dy <= r_out && whole; ++dy)
+      for (int dx = -r_out; dx <= r_out; ++dx) {
+        const double d = std::hypot(dx, dy);
+        const bool disc = d <= radius, ring = d >= radius + 2 && d <= radius + 5;
+        if (!disc && !ring) continue;
+        const std::size_t k = static_cast<std::size_t>(cy + dy) * w + cx + dx;
+        if (!valid[k]) {
+          whole = false;
+          break;
+        }
+        if (disc) sx += X[k], sy += Y[k], ++n;
+        else ax += X[k], ay += Y[k], ++na;
+      }
+    if (!whole || na < 8) continue;
+    Measure m;
+    m.fx = sx - n * ax / na, m.fy = sy - n * ay / na;
+    m.vx = n * sx2 * (1.0 + static_cast<double>(n) / na);
+    m.vy = n * sy2 * (1.0 + static_cast<double>(n) / na);
+    out.push_back(m);
+  }
+  return out;
+}
+
+// Grown-core apertures over the block-median background (disc_fwhms = 0).
+std::vector<Measure> core_measures(const float* X, const float* Y, const std::vector<std::uint8_t>& valid, int w,
+                                   int h, const Sources& src, const SourcePixels& px, double sx2, double sy2) {
+  std::vector<std::uint8_t> sky(valid.size());
+  long long n_sky = 0;
+  for (std::size_t k = 0; k < valid.size(); ++k) n_sky += sky[k] = valid[k] && !src.in_aperture[k] ? 1 : 0;
+  const double bg_samples = std::max(1.0, static_cast<double>(kFluxMeshBlock) * kFluxMeshBlock * n_sky / valid.size());
+  std::vector<float> plane(X, X + valid.size());
+  const std::vector<float> bx = mesh_background(plane, sky, w, h, kFluxMeshBlock);
+  plane.assign(Y, Y + valid.size());
+  const std::vector<float> by = mesh_background(plane, sky, w, h, kFluxMeshBlock);
+  std::vector<Measure> out;
+  for (int s = 0; s < src.count; ++s) {
+    if (src.truncated[s]) continue;
+    Measure me;
+    double nn = 0;
+    for (std::size_t q = px.ap_start[s]; q < px.ap_start[s + 1]; ++q) {
+      const std::size_t k = px.ap[q];
+      if (!valid[k]) continue;
+      me.fx += X[k] - bx[k], me.fy += Y[k] - by[k], nn += 1;
+    }
+    me.vx = nn * sx2 + nn * nn * kMedianVarFactor * sx2 / bg_samples;
+    me.vy = nn * sy2 + nn * nn * kMedianVarFactor * sy2 / bg_samples;
+    out.push_back(me);
+  }
+  return out;
+}
+
 }  // namespace
 
 double plane_noise_sigma(const float* p, int w, int h) {
@@ -410,28 +509,17 @@ std::vector<ChannelFluxRatio> flux_ratio(const PlaneSet& x, const PlaneSet& y, s
   std::vector<std::uint8_t> core;
   if (!detect_cores(x, y, valid, w, h, o.detect_sigma, core)) return out;
 
-  // PSF matching: a first pass measures both FWHMs; the sharper image is convolved with the Gaussian that
-  // brings its PSF to the other's (sigma_k^2 = sigma_wide^2 - sigma_sharp^2), so the flux an aperture misses
-  // and the wings its background sees are the same fraction in both images. Apertures then hold
-  // aperture_psf_sigmas of the common PSF.
+  // PSF matching (psf_match.hpp): the sharper image is convolved with the Gaussian fitted on the bright sources'
+  // stamps, so the flux an aperture misses and the wings its background sees are the same fraction in both
+  // images. The half-maximum widths only size the apertures.
   const int base = std::max(0, o.aperture_grow);
   Sources src = build_sources(core, valid, w, h, base, base, std::max(1, o.ring_width));
   SourcePixels px = gather(src);
   const double fwhm_x = image_fwhm(x, src, px), fwhm_y = image_fwhm(y, src, px);
-  const double sig_x = fwhm_x / kFwhmToSigma, sig_y = fwhm_y / kFwhmToSigma;
   std::vector<std::vector<float>> matched;
   PlaneSet xm = x, ym = y;
   double noise_x = 1.0, noise_y = 1.0;  // per-pixel noise left by the matching blur, relative
-  if (o.psf_match && fwhm_x > 0 && fwhm_y > 0 && std::fabs(sig_x - sig_y) > kMinPsfMismatch) {
-    PlaneSet& sharp = sig_x < sig_y ? xm : ym;
-    const double sk = std::sqrt(std::fabs(sig_x * sig_x - sig_y * sig_y));
-    (sig_x < sig_y ? noise_x : noise_y) = blur_noise_factor(sk);
-    matched.resize(C);
-    for (int c = 0; c < C; ++c) {
-      matched[c] = gaussian_blur(sharp.planes[c], valid, w, h, sk);
-      sharp.planes[c] = matched[c].data();
-    }
-  }
+  if (o.psf_match) match_psfs(x, y, valid, w, h, src, px, xm, ym, matched, noise_x, noise_y);
   const double fwhm = std::max(fwhm_x, fwhm_y);
   const int grow = std::max(o.aperture_grow, static_cast<int>(std::ceil(o.aperture_psf_sigmas * fwhm / kFwhmToSigma)));
   if (grow > o.aperture_grow) {
@@ -439,36 +527,19 @@ std::vector<ChannelFluxRatio> flux_ratio(const PlaneSet& x, const PlaneSet& y, s
     px = gather(src);
   }
 
-  // Background under the sources: block medians of the pixels outside every aperture, the same pixels in x
-  // and y (medians are equivariant under y = a x + b, so nebulosity and the offset cancel in F_y - a F_x).
-  std::vector<std::uint8_t> sky(valid.size());
-  long long n_sky = 0;
-  for (std::size_t k = 0; k < valid.size(); ++k) n_sky += sky[k] = valid[k] && !src.in_aperture[k] ? 1 : 0;
-  const double bg_samples = std::max(1.0, static_cast<double>(kFluxMeshBlock) * kFluxMeshBlock * n_sky / valid.size());
+  // Fluxes: fixed discs (disc_fwhms) or the grown-core apertures; both are sums over the same pixels in x and y.
+  const std::vector<std::size_t> peaks = source_peaks(xm, ym, src, core, valid.size());
+  const double disc_radius = std::max(kMinDiscRadius, o.disc_fwhms * fwhm);
   std::vector<double> rx, ry;
-  std::vector<float> plane(valid.size());
   for (int c = 0; c < C; ++c) {
     const float* X = xm.planes[c];
     const float* Y = ym.planes[c];
-    plane.assign(X, X + valid.size());
-    const std::vector<float> bx = mesh_background(plane, sky, w, h, kFluxMeshBlock);
-    plane.assign(Y, Y + valid.size());
-    const std::vector<float> by = mesh_background(plane, sky, w, h, kFluxMeshBlock);
     const double sx2 = x.sigma[c] * x.sigma[c], sy2 = y.sigma[c] * y.sigma[c];
     std::vector<Measure> meas;
-    for (int s = 0; s < src.count; ++s) {
-      if (src.truncated[s]) continue;
-      Measure me;
-      double nn = 0;
-      for (std::size_t q = px.ap_start[s]; q < px.ap_start[s + 1]; ++q) {
-        const std::size_t k = px.ap[q];
-        if (!valid[k]) continue;
-        me.fx += X[k] - bx[k], me.fy += Y[k] - by[k], nn += 1;
-      }
-      me.vx = nn * sx2 + nn * nn * kMedianVarFactor * sx2 / bg_samples;
-      me.vy = nn * sy2 + nn * nn * kMedianVarFactor * sy2 / bg_samples;
+    const std::vector<Measure> all = o.disc_fwhms > 0 ? disc_measures(X, Y, valid, w, h, peaks, disc_radius, sx2, sy2)
+                                                      : core_measures(X, Y, valid, w, h, src, px, sx2, sy2);
+    for (const Measure& me : all)
       if (me.fx > o.min_snr * std::sqrt(me.vx) && me.fy > o.min_snr * std::sqrt(me.vy)) meas.push_back(me);
-    }
     ChannelFluxRatio& r = out[c];
     solve_ratio(meas, o, r);
     if (!r.ok) continue;

@@ -10,12 +10,15 @@
 // 1. detection map: per pixel, the sum over channels of (x - median x) / sigma_x + (y - median y) / sigma_y,
 //    box-smoothed 3x3; cores are pixels above median + detect_sigma * robust sigma of that map. Both images
 //    enter symmetrically, so selection favours neither image's noise.
-// 2. apertures: cores dilated by max(aperture_grow, aperture_psf_sigmas x the wider PSF's sigma) px (square;
-//    the FWHMs come from a first pass: area above half the peak of the bright sources), 8-connected components = sources; a source that
-//    touches an invalid pixel or the grid edge is dropped (its flux would be cut differently in each image).
-// 3. local background: a ring of ring_width px around each aperture (BFS outwards through non-aperture valid
-//    pixels), median per image and channel. Medians of the same pixels are equivariant under y = a x + b, so
-//    nebulosity and the offset between the images cancel.
+// 2. PSF matching (psf_match.hpp): the sharper image is blurred by the Gaussian fitted on the bright sources'
+//    stamps; a mismatch left in reads, in a crowded field, as a gain that changes with the source's flux.
+// 3. photometry, by default on fixed discs (disc_fwhms x the wider half-maximum width, at least 3 px) centred on
+//    each source's peak: disc sum minus its area times the mean of an annulus 2-5 px outside it, the same pixels in
+//    both images. Sums and means are linear, so y = a x + b carries over to every source whatever its neighbours,
+//    the nebulosity or the noise (measured against the simulator: per-source ratios flat in flux, where grown-core
+//    apertures over block-median backgrounds read faint sources several percent off). Sources whose disc or
+//    annulus meets an invalid pixel or the grid edge are left out. disc_fwhms = 0 selects the older apertures:
+//    cores dilated by max(aperture_grow, aperture_psf_sigmas x the wider PSF sigma), block-median background.
 // 4. per channel: F_x, F_y per source; ratio r = F_y / F_x with a relative variance from the pixel noise
 //    (aperture + background median) plus `systematic`^2 (interpolation phase, residual blur); iterative clipping
 //    of |r / a - 1| / sd against clip_sigma times the robust scale of those normalised residuals; then
@@ -36,6 +39,7 @@ struct FluxRatioOptions {
   int aperture_grow = 2;       // px added around each core (square dilation), at least ...
   double aperture_psf_sigmas = 2.0;  // ... this many PSF sigmas of the wider of the two images' PSFs
   bool psf_match = true;       // blur the sharper image to the other's PSF before measuring
+  double disc_fwhms = 1.5;     // disc radius in FWHMs of the wider PSF; 0 = grown-core apertures
   int ring_width = 3;          // local background annulus, px
   int min_ring_pixels = 12;
   double min_snr = 5.0;        // per source, in each image

@@ -9,10 +9,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <limits>
 #include <vector>
 
 #include "image/image.hpp"
 #include "photometry/flux_ratio.hpp"
+#include "photometry/psf_match.hpp"
 #include "sim/sky_model.hpp"
 #include "wcs/wcs.hpp"
 
@@ -25,22 +27,91 @@ struct CatalogueGain {
   double scale = 0.0;  // sqrt(chi2 / dof): the scatter against the noise model
 };
 
+// The truth's plane `channel` or the image's, blurred so that their PSFs agree (psf_match.hpp), fitted on the
+// stamps of the catalogue's bright stars (disc of 6 px, ring 7-10 px) that lie wholly on finite pixels. Empty
+// vectors: that side is left as it is.
+struct PsfMatched {
+  std::vector<float> truth, image;
+  double sigma = 0.0;  // > 0: truth blurred, < 0: image blurred
+};
+
+inline PsfMatched match_truth_psf(const ImageF& image, const ImageF& truth, Wcs& grid,
+                                  const std::vector<sim::Star>& stars, int channel, double pix_sigma,
+                                  const std::function<bool(int, int)>& keep) {
+  const int w = image.width, h = image.height;
+  const float* I = image.plane(channel);
+  const float* T = truth.plane(channel);
+  std::vector<std::uint8_t> valid(image.plane_size());
+  for (std::size_t k = 0; k < valid.size(); ++k) valid[k] = std::isfinite(I[k]) && std::isfinite(T[k]);
+  double tmax = 0;
+  for (std::size_t k = 0; k < valid.size(); ++k)
+    if (valid[k]) tmax = std::max(tmax, static_cast<double>(T[k]));
+  std::vector<MatchStamp> stamps;
+  for (const auto& st : stars) {
+    if (st.flux[channel] < 400.0 * pix_sigma) continue;
+    const auto p = grid.world_to_pixel(st.pos);
+    if (!p) continue;
+    const int cx = static_cast<int>(std::lround(p->x)), cy = static_cast<int>(std::lround(p->y));
+    if (cx < 12 || cy < 12 || cx >= w - 12 || cy >= h - 12 || !keep(cx, cy)) continue;
+    MatchStamp m;
+    bool whole = true;
+    for (int dy = -10; dy <= 10 && whole; ++dy)
+      for (int dx = -10; dx <= 10; ++dx) {
+        const double d = std::hypot(cx + dx - p->x, cy + dy - p->y);
+        const std::size_t k = static_cast<std::size_t>(cy + dy) * w + cx + dx;
+        if (d > 10) continue;
+        if (!valid[k]) { whole = false; break; }
+        (d <= 6 ? m.aperture : m.ring).push_back(k);
+      }
+    if (whole && m.ring.size() >= 8) stamps.push_back(std::move(m));
+  }
+  std::vector<float> i_copy(I, I + valid.size()), t_copy(T, T + valid.size());
+  for (std::size_t k = 0; k < valid.size(); ++k)
+    if (!valid[k]) i_copy[k] = t_copy[k] = 0.0f;
+  // The truth is noise-free: a token noise keeps the objective's noise term for the image alone.
+  const PsfMatch m = psf_matching_sigma(t_copy.data(), i_copy.data(), valid, w, h, 1e-6 * (tmax + 1.0), pix_sigma, stamps);
+  PsfMatched out;
+  out.sigma = m.ok ? m.sigma : 0.0;
+  if (!m.ok || std::fabs(m.sigma) < 0.02) return out;
+  if (m.sigma > 0) {
+    out.truth = gaussian_blur_valid(t_copy.data(), valid, w, h, m.sigma);
+  } else {
+    out.image = gaussian_blur_valid(i_copy.data(), valid, w, h, -m.sigma);
+  }
+  for (std::size_t k = 0; k < valid.size(); ++k)
+    if (!valid[k]) (m.sigma > 0 ? out.truth : out.image)[k] = std::numeric_limits<float>::quiet_NaN();
+  if (std::getenv("ZM_TEST_VERBOSE")) std::printf("  [psf match sigma %.3f on %d stamps]\n", m.sigma, m.stamps);
+  return out;
+}
+
 // Gain of `image` against `truth` (same grid, plane `channel`) over the catalogue stars whose centre lies in
 // keep(x, y) at least radius + 8 px inside the grid, with a finite disc and annulus, and whose flux (any channel)
-// is at most max_flux (brighter ones may saturate in the raw frames). Per star: the sum over a disc of `radius` px
-// minus the mean of an annulus radius + 2 .. radius + 6 px, in both images; neighbours and the Moffat wings
-// enter both sums in the same proportion, and a disc this wide holds all but ~1 % of a FWHM 3 px beta 3 Moffat, so
-// a PSF width difference moves < 0.1 % between the two. The truth is noise-free, so the weighted least-squares
-// slope through the origin, g = sum w F_t F_i / sum w F_t^2, is unbiased by the image's noise;
-// w = 1 / (sigma_ap^2 + (floor F_t)^2) with floor = 0.5 % (residual PSF/interpolation differences), 4-sigma clipped.
+// is at most max_flux (brighter ones may saturate in the raw frames). With match_psf, the truth (or the image,
+// whichever is sharper) is first blurred to the other's PSF over the stars in keep (match_truth_psf): in a crowded
+// field a PSF width difference moves neighbours' light across the disc edge differently in the two images, which
+// read as a gain that drifts with the star's flux (measured on master tiles: ~1 % between faint and bright stars,
+// tiles reading 1.5-2 % below their reference frame's transparency; matched: flat, and within 0.1-0.5 % of it).
+// Per star: the sum over a disc of `radius` px minus the mean of an annulus radius + 2 .. radius + 6 px, in both
+// images. The truth is noise-free, so the weighted least-squares slope through the origin,
+// g = sum w F_t F_i / sum w F_t^2, is unbiased by the image's noise; w = 1 / (sigma_ap^2 + kappa g F_t +
+// (floor g F_t)^2), kappa the stars' shot noise fitted to the residuals, floor = 0.5 %, 4-sigma clipped.
 inline CatalogueGain catalogue_gain(const ImageF& image, const ImageF& truth, Wcs& grid,
                                     const std::vector<sim::Star>& stars, const std::function<bool(int, int)>& keep,
-                                    int channel = 1, double radius = 9.0, double max_flux = 4e5) {
+                                    int channel = 1, double radius = 9.0, double max_flux = 4e5,
+                                    bool match_psf = true) {
   const int w = image.width, h = image.height, r_out = static_cast<int>(std::ceil(radius + 6));
   const float* I = image.plane(channel);
   const float* T = truth.plane(channel);
   std::vector<float> tmp(I, I + image.plane_size());
   const double pix_sigma = plane_noise_sigma(tmp.data(), w, h);
+  // The image's PSF (seeing, registration, resampling) differs from the truth's; in a crowded field the aperture
+  // then reads neighbours' wings differently in each, a bias that grows as the star gets fainter. Match first.
+  std::vector<float> matched_i, matched_t;
+  if (match_psf) {
+    const PsfMatched m = match_truth_psf(image, truth, grid, stars, channel, pix_sigma, keep);
+    if (!m.truth.empty()) matched_t = m.truth, T = matched_t.data();
+    if (!m.image.empty()) matched_i = m.image, I = matched_i.data();
+  }
   struct S { double fi, ft, var; };
   std::vector<S> s;
   std::vector<double> ai, at;
@@ -80,34 +151,44 @@ inline CatalogueGain catalogue_gain(const ImageF& image, const ImageF& truth, Wc
   CatalogueGain out;
   if (s.size() < 10) return out;
   constexpr double kFloor = 0.005;
+  // Per star: the pixel noise of the disc and annulus, the star's own shot noise kappa * g * F_t (kappa fitted to
+  // the kept residuals by moments: the raw frames have few electrons per ADU, so a bright star's flux scatters far
+  // more than the sky noise says) and a 0.5 % floor (residual PSF and interpolation differences).
   std::vector<std::uint8_t> keep_s(s.size(), 1);
-  double g = 1.0;
-  for (int it = 0; it < 10; ++it) {
+  double g = 1.0, kappa = 0.0;
+  const auto variance = [&](const S& st) { return st.var + kappa * g * std::fabs(st.ft) + kFloor * kFloor * g * g * st.ft * st.ft; };
+  for (int it = 0; it < 20; ++it) {
     double num = 0, den = 0, chi2 = 0;
     int n = 0;
     for (std::size_t k = 0; k < s.size(); ++k) {
       if (!keep_s[k]) continue;
-      const double wgt = 1.0 / (s[k].var + kFloor * kFloor * s[k].ft * s[k].ft);
+      const double wgt = 1.0 / variance(s[k]);
       num += wgt * s[k].ft * s[k].fi, den += wgt * s[k].ft * s[k].ft;
     }
     g = num / den;
+    double excess = 0, per = 0;
     for (std::size_t k = 0; k < s.size(); ++k) {
-      const double v = s[k].var + kFloor * kFloor * g * g * s[k].ft * s[k].ft;
-      const double z = (s[k].fi - g * s[k].ft) / std::sqrt(v);
+      if (!keep_s[k]) continue;
+      const double r = s[k].fi - g * s[k].ft;
+      excess += r * r - (s[k].var + kFloor * kFloor * g * g * s[k].ft * s[k].ft);
+      per += g * std::fabs(s[k].ft);
+    }
+    kappa = per > 0 ? std::max(0.0, excess / per) : 0.0;
+    for (std::size_t k = 0; k < s.size(); ++k) {
+      const double z = (s[k].fi - g * s[k].ft) / std::sqrt(variance(s[k]));
       if (keep_s[k]) chi2 += z * z, ++n;
     }
     const double scale = std::sqrt(chi2 / std::max(1, n - 1));
     bool changed = false;
     for (std::size_t k = 0; k < s.size(); ++k) {
-      const double v = s[k].var + kFloor * kFloor * g * g * s[k].ft * s[k].ft;
-      const std::uint8_t next = std::fabs(s[k].fi - g * s[k].ft) / std::sqrt(v) <= 4.0 * std::max(1.0, scale);
+      const std::uint8_t next = std::fabs(s[k].fi - g * s[k].ft) / std::sqrt(variance(s[k])) <= 4.0 * std::max(1.0, scale);
       changed = changed || next != keep_s[k];
       keep_s[k] = next;
     }
     out.stars = n;
     out.scale = scale;
     out.sigma = std::sqrt(1.0 / den) * std::max(1.0, scale);
-    if (!changed) break;
+    if (!changed && it > 2) break;
   }
   out.gain = out.stars >= 10 ? g : 0.0;
   return out;
