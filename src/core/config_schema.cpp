@@ -29,6 +29,7 @@ const std::vector<ConfigKey>& config_schema() {
       {"stack_max_iterations", T::Int, 10, "rejection passes at most", {}, 1, 1000},
       {"stack_final_combine", T::String, "mean", "combine of the kept samples", {"mean", "median"}},
       {"stack_star_gains", T::Bool, true, "with linear_fit, each frame's gain comes from the flux ratios of the stars it shares with the group's reference (its offset still from the sky percentile)"},
+      {"vignetting_correction", T::Bool, true, "divide every frame by one radial vignetting profile estimated across the run's pointings (data without flats; skipped with a reason when the pointings do not spread)"},
       {"tile_background_flatten", T::Bool, false, "master tiles: divide out vignetting and subtract the sky plane fitted to their sky (for data without flats; large nebulae bias the fit)"},
       {"phase3_interpolation", T::String, "lanczos3", "kernel resampling frames onto the reference grid", {"nearest", "bilinear", "bicubic", "lanczos3"}},
       {"phase3_rows_per_chunk", T::Int, 0, "override the plan's rows per stacking band (0 = plan); results do not depend on it", {}, 0, 1000000},

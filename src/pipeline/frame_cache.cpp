@@ -25,8 +25,9 @@ void write_cached_frame(const std::filesystem::path& path, const ImageF& image) 
   out.commit();
 }
 
-CachedFrameReader::CachedFrameReader(const std::filesystem::path& path, int width, int height, int channels)
-    : path_(path), width_(width), height_(height), channels_(channels) {
+CachedFrameReader::CachedFrameReader(const std::filesystem::path& path, int width, int height, int channels,
+                                     SensorFlat flat)
+    : path_(path), width_(width), height_(height), channels_(channels), flat_(flat) {
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd_ < 0) throw InputError(InputErrorKind::NotFound, path.string(), std::strerror(errno));
   struct stat st {};
@@ -62,6 +63,7 @@ void CachedFrameReader::read_rows(int row0, int nrows, std::span<float> out) con
       left -= static_cast<std::size_t>(got);
     }
   }
+  if (flat_.applies_to(width_, height_)) flat_.apply_rows(out.data(), channels_, row0, nrows);
 }
 
 ImageF CachedFrameReader::read_all() const {

@@ -6,16 +6,18 @@
 #include <span>
 
 #include "image/image.hpp"
+#include "image/sensor_flat.hpp"
 
 namespace zm {
 
 // Atomically writes `image` as raw planes.
 void write_cached_frame(const std::filesystem::path& path, const ImageF& image);
 
-// Reads bands of a cached frame. One reader per thread (it owns a file descriptor).
+// Reads bands of a cached frame. One reader per thread (it owns a file descriptor). With a sensor flat that
+// applies to the frame's size, every band read is divided by the vignetting profile.
 class CachedFrameReader {
  public:
-  CachedFrameReader(const std::filesystem::path& path, int width, int height, int channels);
+  CachedFrameReader(const std::filesystem::path& path, int width, int height, int channels, SensorFlat flat = {});
   ~CachedFrameReader();
   CachedFrameReader(const CachedFrameReader&) = delete;
   CachedFrameReader& operator=(const CachedFrameReader&) = delete;
@@ -31,6 +33,7 @@ class CachedFrameReader {
   std::filesystem::path path_;
   int fd_ = -1;
   int width_, height_, channels_;
+  SensorFlat flat_;
 };
 
 }  // namespace zm

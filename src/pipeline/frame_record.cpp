@@ -1,8 +1,23 @@
 #include "pipeline/frame_record.hpp"
 
+#include <cmath>
 #include <cstdio>
+#include <limits>
 
 namespace zm {
+namespace {
+
+// Mesh values to 5 decimals (sky_mesh already rounds to them: the round trip is exact), NaN as null.
+nlohmann::json rounded(const std::vector<float>& mesh) {
+  nlohmann::json a = nlohmann::json::array();
+  for (float v : mesh) {
+    if (std::isfinite(v)) a.push_back(std::round(static_cast<double>(v) * 1e5) / 1e5);
+    else a.push_back(nullptr);
+  }
+  return a;
+}
+
+}  // namespace
 
 Wcs FrameRecord::make_wcs() const {
   return Wcs::from_header(FitsHeader::parse_cards(wcs_cards), path, width, height);
@@ -28,6 +43,7 @@ void to_json(nlohmann::json& j, const FrameRecord& r) {
        {"scale_arcsec", r.scale_arcsec},
        {"sky_median", r.sky_median},
        {"sky_sigma", r.sky_sigma},
+       {"sky_mesh", rounded(r.sky_mesh)},
        {"hot_pixels", r.hot_pixels},
        {"cache_file", r.cache_file},
        {"header_cards", r.header_cards}};
@@ -53,6 +69,9 @@ void from_json(const nlohmann::json& j, FrameRecord& r) {
   j.at("scale_arcsec").get_to(r.scale_arcsec);
   j.at("sky_median").get_to(r.sky_median);
   j.at("sky_sigma").get_to(r.sky_sigma);
+  r.sky_mesh.clear();
+  if (const auto it = j.find("sky_mesh"); it != j.end())  // older caches have none
+    for (const auto& v : *it) r.sky_mesh.push_back(v.is_number() ? v.get<float>() : std::numeric_limits<float>::quiet_NaN());
   j.at("hot_pixels").get_to(r.hot_pixels);
   j.at("cache_file").get_to(r.cache_file);
   j.at("header_cards").get_to(r.header_cards);

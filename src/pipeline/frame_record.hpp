@@ -4,9 +4,11 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "image/sensor_flat.hpp"
 #include "io/fits_header.hpp"
 #include "wcs/wcs.hpp"
 
@@ -32,6 +34,8 @@ struct FrameRecord {
   double scale_arcsec = 0.0;
   std::array<float, 3> sky_median{};  // per channel
   std::array<float, 3> sky_sigma{};   // per channel, robust (1.4826 MAD)
+  std::vector<float> sky_mesh;        // green block medians over sky_median (image/sensor_flat.hpp), row-major
+  SensorFlat flat{};                  // the run's vignetting profile, set after Phase 1 (not stored)
   std::uint64_t hot_pixels = 0;
   std::string cache_file;        // raw float32 planes, relative to the cache folder
   std::string header_cards;      // a few metadata cards copied to master tiles (OBJECT, FILTER, ...)

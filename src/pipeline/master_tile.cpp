@@ -117,6 +117,7 @@ void apply_star_gains(const std::vector<int>& members, int ref_pos, const std::v
   for (int m : members) {
     const FrameRecord& r = records[static_cast<std::size_t>(m)];
     inputs.push_back(CoaddFrame{frames_dir / r.cache_file, r.width, r.height, r.channels, r.make_wcs()});
+    inputs.back().flat = r.flat;
   }
   const auto gains = star_gains_against(inputs, ref_pos);
   const double lo = NormParams{}.low_percentile;
@@ -142,14 +143,14 @@ Prepared prepare_frames(const std::vector<int>& members, int ref_pos, const std:
                         const fs::path& frames_dir, MasterTileResult& result) {
   const FrameRecord& ref = records[members[ref_pos]];
   Wcs ref_wcs = ref.make_wcs();
-  const ImageF ref_img = CachedFrameReader(frames_dir / ref.cache_file, ref.width, ref.height, ref.channels).read_all();
+  const ImageF ref_img = CachedFrameReader(frames_dir / ref.cache_file, ref.width, ref.height, ref.channels, ref.flat).read_all();
   const std::vector<Star> ref_stars = green_stars(ref_img);
   Prepared p;
   for (std::size_t k = 0; k < members.size(); ++k) {
     const FrameRecord& r = records[members[k]];
     const ImageF img = static_cast<int>(k) == ref_pos
                            ? ref_img
-                           : CachedFrameReader(frames_dir / r.cache_file, r.width, r.height, r.channels).read_all();
+                           : CachedFrameReader(frames_dir / r.cache_file, r.width, r.height, r.channels, r.flat).read_all();
     const std::vector<Star> stars = static_cast<int>(k) == ref_pos ? ref_stars : green_stars(img);
     FrameRegistration reg;
     if (static_cast<int>(k) == ref_pos) {
@@ -269,7 +270,7 @@ MasterTileResult build_master_tile(int tile_id, const std::vector<int>& members,
       const PixelMap map = affine_pixel_map(to_2x3(prep.ref_to_frame[k]), band);
       // Opened per band rather than all at once: a group of thousands of frames must not exhaust descriptors.
       const FrameRecord& r = records[members[k]];
-      const CachedFrameReader rd(frames_dir / r.cache_file, r.width, r.height, r.channels);
+      const CachedFrameReader rd(frames_dir / r.cache_file, r.width, r.height, r.channels, r.flat);
       const RowRange need = input_rows_needed(map, o.kernel, rd.width(), rd.height());
       if (need.empty()) {
         warped[k] = ImageF(C, W, nr, std::numeric_limits<float>::quiet_NaN());

@@ -20,6 +20,7 @@
 #include "pipeline/pipeline_events.hpp"
 #include "pipeline/frame_cache.hpp"
 #include "pipeline/preprocess.hpp"
+#include "pipeline/vignetting.hpp"
 #include "pipeline/wcs_acquire.hpp"
 #include "plan/parallel_plan.hpp"
 #include "sched/scheduler.hpp"
@@ -238,6 +239,21 @@ std::vector<std::string_view> phase1_config_keys() {
 
 namespace {
 
+// The run's vignetting profile (vignetting.hpp), given to every frame record so that each read of a cached frame
+// divides it out; the event says what was found, or why nothing is applied.
+void apply_run_vignetting(EventStream& events, std::vector<FrameRecord>& frames) {
+  if (frames.empty()) return;
+  const VignettingEstimate v = estimate_vignetting(frames);
+  for (auto& f : frames) f.flat = v.flat;
+  events.info(pipeline_keys::kVignettingModel, {{"phase", "1"},
+                                                {"applied", v.flat.q != 0.0},
+                                                {"q", v.q},
+                                                {"frames", v.frames},
+                                                {"width", v.flat.width},
+                                                {"height", v.flat.height},
+                                                {"reason", v.reason}});
+}
+
 IngestResult ingest_files(const RunContext& ctx, const std::vector<InputFile>& files,
                           std::vector<SetAsideInput> set_aside);
 
@@ -369,6 +385,7 @@ IngestResult ingest_files(const RunContext& ctx, const std::vector<InputFile>& f
                                                {"set_aside", result.set_aside.size()},
                                                {"found", result.inputs_found},
                                                {"seconds", seconds}});
+  if (ctx.config.get_bool("vignetting_correction")) apply_run_vignetting(events, result.frames);
   if (result.frames.empty())
     throw PipelineError(fmt::format("no usable frame in {}: {} FITS file(s) found, {} set aside (see the "
                                     "INPUT_SET_ASIDE events for each reason){}",

@@ -60,7 +60,7 @@ std::map<std::string, MasterTileInfo> load_manifest(const fs::path& p, const std
 std::vector<std::string_view> phase3_config_keys() {
   return {"stack_norm_method", "stack_weight_method", "stack_reject_algo",  "stack_kappa_low",
           "stack_kappa_high",  "stack_max_iterations", "stack_final_combine", "phase3_interpolation",
-          "tile_background_flatten", "stack_star_gains"};
+          "tile_background_flatten", "stack_star_gains", "vignetting_correction"};
 }
 
 std::vector<MasterTileInfo> run_phase3(const RunContext& ctx, const std::vector<FrameRecord>& frames,

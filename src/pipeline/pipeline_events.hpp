@@ -11,6 +11,7 @@ inline constexpr std::string_view kInputSetAside = "INPUT_SET_ASIDE";
 inline constexpr std::string_view kResumeReused = "RESUME_REUSED";
 // INFO {"phase": "1", "usable", "set_aside", "found", "seconds"}.
 inline constexpr std::string_view kIngestSummary = "INGEST_SUMMARY";
+inline constexpr std::string_view kVignettingModel = "VIGNETTING_MODEL";
 // INFO {"phase": "2", "groups", "threshold_deg", "sizes": [...], "notes": [...], "stack_plan": path}.
 inline constexpr std::string_view kClusterSummary = "CLUSTER_SUMMARY";
 // INFO {"phase": "3", "tile", "path", "frames", "registered", "reg_rms_px", "rejected_fraction", "seconds"}.

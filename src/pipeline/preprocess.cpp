@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/hash.hpp"
+#include "image/sensor_flat.hpp"
 #include "pipeline/frame_cache.hpp"
 #include "solve/sidecar.hpp"
 #include "stars/cfa_detect.hpp"
@@ -195,6 +196,8 @@ FrameRecord preprocess_frame(const InputFile& input, int index, const Preprocess
   if (pending && pending->stars.empty()) pending->stars = solve_stars(image, info, false);
   r.channels = image.channels;
   sky_statistics(image, r.sky_median, r.sky_sigma);
+  const int green = image.channels >= 3 ? 1 : 0;
+  r.sky_mesh = sky_mesh(image, green, r.sky_median[static_cast<std::size_t>(green)]);
   r.cache_file = cache_name(input, index);
   write_cached_frame(cache_dir / r.cache_file, image);
   return r;

@@ -40,6 +40,7 @@ std::vector<CoaddFrame> coadd_frames(const RunContext& ctx, const std::vector<Fr
   std::vector<CoaddFrame> out;
   auto add = [&](const FrameRecord& r) {
     out.push_back(CoaddFrame{ctx.cache_dir / "frames" / r.cache_file, r.width, r.height, r.channels, r.make_wcs()});
+    out.back().flat = r.flat;
   };
   if (members.empty())
     for (const auto& r : frames) add(r);
@@ -51,7 +52,8 @@ std::vector<CoaddFrame> coadd_frames(const RunContext& ctx, const std::vector<Fr
 std::string frames_signature(const std::vector<FrameRecord>& frames) {
   Hasher h;
   for (const auto& r : frames)
-    h.update(fmt::format("{}|{}|{}|{}|{}|{}\n", r.path, r.size, r.mtime_ns, r.cache_file, r.wcs_cards, r.channels));
+    h.update(fmt::format("{}|{}|{}|{}|{}|{}|{}\n", r.path, r.size, r.mtime_ns, r.cache_file, r.wcs_cards, r.channels,
+                         r.flat.q));
   return h.hex();
 }
 

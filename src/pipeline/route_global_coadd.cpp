@@ -173,7 +173,7 @@ GlobalCoaddStats global_coadd(std::vector<CoaddFrame>& frames, const OutputGrid&
       const PixelMap map = compute_pixel_map(grid.wcs, f.wcs, part, map_grids[k]);
       const RowRange need = input_rows_needed(map, o.kernel, f.width, f.height);
       if (need.empty()) continue;
-      const CachedFrameReader reader(f.path, f.width, f.height, f.channels);
+      const CachedFrameReader reader(f.path, f.width, f.height, f.channels, f.flat);
       ImageF in(f.channels, f.width, need.count());
       reader.read_rows(need.begin, need.count(), in.data);
       WarpedBand wb;

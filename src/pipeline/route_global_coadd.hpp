@@ -14,6 +14,7 @@
 #include <functional>
 #include <vector>
 
+#include "image/sensor_flat.hpp"
 #include "pipeline/phase5_assembly.hpp"
 #include "reproject/kernels.hpp"
 #include "reproject/transform.hpp"
@@ -35,6 +36,7 @@ struct CoaddFrame {
   std::array<float, 3> gain{1, 1, 1};
   std::array<float, 3> offset{0, 0, 0};
   std::array<float, 3> weight{1, 1, 1};
+  SensorFlat flat{};  // vignetting divided out as the frame is read
 };
 
 struct GlobalCoaddOptions {

@@ -37,7 +37,7 @@ std::string group_signature(const FrameGroup& group, const std::vector<FrameReco
   Hasher h;
   for (int m : group.members) {
     const FrameRecord& r = records.at(m);
-    h.update(fmt::format("{}|{}|{}\n", r.path, r.size, r.mtime_ns));
+    h.update(fmt::format("{}|{}|{}|{}\n", r.path, r.size, r.mtime_ns, r.flat.q));  // the flat changes the pixels
   }
   return h.hex();
 }
