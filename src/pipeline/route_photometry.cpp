@@ -12,6 +12,7 @@
 #include <tbb/task_arena.h>
 
 #include "pipeline/frame_cache.hpp"
+#include "pipeline/photometry_pairs.hpp"
 #include "pipeline/route_planes.hpp"
 #include "stars/detect.hpp"
 #include "wcs/geometry.hpp"
@@ -233,23 +234,34 @@ RoutePhotometry solve_star_photometry(const std::vector<CoaddFrame>& inputs, con
   });
   const int channels = std::min(3, inputs.front().channels);
   std::vector<double> strength(inputs.size(), 0.0);
+  // A few nearest overlapping neighbours per frame, a few per direction from the neighbouring pointings, and links
+  // that keep the graph connected, instead of every overlapping pair: O(n) star matchings rather than O(n^2), in
+  // (i, j) order whatever the worker count.
+  std::vector<SkyCoord> centres;
+  std::vector<double> radii;
+  centres.reserve(inputs.size());
+  radii.reserve(inputs.size());
+  for (const auto& s : stars) {
+    centres.push_back(s->centre);
+    radii.push_back(s->radius_deg);
+  }
+  const std::vector<std::pair<int, int>> candidates = photometry_pairs(centres, radii);
   std::array<std::vector<PairRatio>, 3> pairs;
   for (int c = 0; c < channels; ++c) {
-    std::vector<std::vector<PairRatio>> per_i(inputs.size());
+    std::vector<std::optional<PairRatio>> measured(candidates.size());
     arena.execute([&] {
-      tbb::parallel_for(0, n, [&](int i) {
+      tbb::parallel_for(std::size_t{0}, candidates.size(), [&](std::size_t q) {
+        const auto [i, j] = candidates[q];
         const FrameStars& a = *stars[static_cast<std::size_t>(i)];
-        for (int j = i + 1; j < n; ++j) {
-          const FrameStars& b = *stars[static_cast<std::size_t>(j)];
-          if (angular_distance_deg(a.centre, b.centre) > a.radius_deg + b.radius_deg) continue;
-          int m = 0;
-          double w = 0;
-          const double r = pair_ratio(a.channel[c], b.channel[c], 1.5 * std::max(a.pixel_deg, b.pixel_deg), &m, &w);
-          if (r > 0 && w > 0) per_i[static_cast<std::size_t>(i)].push_back({i, j, std::log(r), m, w});
-        }
+        const FrameStars& b = *stars[static_cast<std::size_t>(j)];
+        int m = 0;
+        double w = 0;
+        const double r = pair_ratio(a.channel[c], b.channel[c], 1.5 * std::max(a.pixel_deg, b.pixel_deg), &m, &w);
+        if (r > 0 && w > 0) measured[q] = PairRatio{i, j, std::log(r), m, w};
       });
     });
-    for (auto& v : per_i) pairs[c].insert(pairs[c].end(), v.begin(), v.end());
+    for (const auto& q : measured)
+      if (q) pairs[c].push_back(*q);
     for (const auto& q : pairs[c]) {
       strength[static_cast<std::size_t>(q.i)] += q.matches;
       strength[static_cast<std::size_t>(q.j)] += q.matches;

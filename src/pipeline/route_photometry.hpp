@@ -9,9 +9,12 @@
 //   measured in one aperture radius, 1.5 x the widest median FWHM of up to 32 sampled frames, and none whose
 //   aperture reaches a frame edge), solved for every frame at once in log space over the overlap graph (least
 //   squares weighted by each pair's 1 / var, one anchor), so frames that never overlap the anchor are still tied
-//   to it. The offset then brings each frame's corrected sky median onto the anchor's. Pixel-level line fits on
-//   single raw frames were tried first and measured at ~5-10 % gain scatter: the sky noise swamps the faint signal
-//   that gives the slope its leverage, while a bright star's aperture flux is known to ~1 %.
+//   to it. The pairs measured are each frame's 8 nearest overlapping frames, its 2 nearest per bearing sector from
+//   the neighbouring pointings, and the links that keep the overlap graph connected (photometry_pairs.hpp): O(n)
+//   star matchings, not O(n^2). The offset then brings each frame's corrected sky median onto the anchor's.
+//   Pixel-level line fits on single raw frames were tried first and measured at ~5-10 % gain scatter: the sky
+//   noise swamps the faint signal that gives the slope its leverage, while a bright star's aperture flux is known
+//   to ~1 %.
 // - Mega-tiles (solve_route_photometry): deep, full-canvas stacks whose overlaps are large and well exposed, so the
 //   Phase 4.5 line fits on previews (harmonize_tiles) give gain and offset directly.
 #pragma once
