@@ -111,7 +111,7 @@ std::vector<BackgroundModel> fit_tile_background(const std::vector<FrameSamples>
 // Replaces linear_fit's gains by star-flux gains against the reference where the stars give one (per channel); the
 // offset still matches the low percentile of the samples (the sky), as linear_fit does.
 void apply_star_gains(const std::vector<int>& members, int ref_pos, const std::vector<FrameRecord>& records,
-                      const fs::path& frames_dir, const std::vector<FrameSamples>& samples,
+                      const fs::path& frames_dir, const std::vector<FrameSamples>& samples, double max_fwhm,
                       PerFrameChannel<LinearCoeffs>& norm) {
   std::vector<CoaddFrame> inputs;
   for (int m : members) {
@@ -119,7 +119,7 @@ void apply_star_gains(const std::vector<int>& members, int ref_pos, const std::v
     inputs.push_back(CoaddFrame{frames_dir / r.cache_file, r.width, r.height, r.channels, r.make_wcs()});
     inputs.back().flat = r.flat;
   }
-  const auto gains = star_gains_against(inputs, ref_pos);
+  const auto gains = star_gains_against(inputs, ref_pos, photometry_aperture_radius(max_fwhm));
   const double lo = NormParams{}.low_percentile;
   for (int k = 0; k < norm.frames; ++k) {
     if (k == ref_pos) continue;
@@ -137,6 +137,7 @@ struct Prepared {
   std::vector<Affine2D> ref_to_frame;
   std::vector<FrameSamples> samples;
   std::vector<double> fwhm;
+  double photometry_fwhm = 0.0;  // widest over the frames (route_photometry.hpp): sizes the star-gain apertures
 };
 
 Prepared prepare_frames(const std::vector<int>& members, int ref_pos, const std::vector<FrameRecord>& records,
@@ -165,6 +166,7 @@ Prepared prepare_frames(const std::vector<int>& members, int ref_pos, const std:
     p.samples.push_back(sample_frame(img, inv, ref.width, ref.height));
     p.ref_to_frame.push_back(inv);
     p.fwhm.push_back(std::max(median_fwhm(stars), 0.5));
+    p.photometry_fwhm = std::max(p.photometry_fwhm, photometry_fwhm(stars));
     result.registrations.push_back(std::move(reg));
   }
   return p;
@@ -250,7 +252,7 @@ MasterTileResult build_master_tile(int tile_id, const std::vector<int>& members,
                                                         {"reason", result.registrations[k].reason}});
   auto norm = compute_normalization(o.norm, prep.samples, ref_pos);
   if (o.star_gains && o.norm == NormMethod::LinearFit && n > 1)
-    apply_star_gains(members, ref_pos, records, frames_dir, prep.samples, norm);
+    apply_star_gains(members, ref_pos, records, frames_dir, prep.samples, prep.photometry_fwhm, norm);
   PerFrameChannel<float> weights = o.weight == WeightMethod::NoiseVariance ? noise_variance_weights(prep.samples, &norm)
                                    : o.weight == WeightMethod::NoiseFwhm   ? fwhm_weights(prep.fwhm, C)
                                                                            : uniform_weights(n, C);

@@ -98,7 +98,7 @@ double frame_fwhm(const CoaddFrame& f) {
     if (!std::isfinite(v)) v = 0.0f;
   DetectParams dp;
   dp.max_stars = kFwhmStars;
-  return median_fwhm(detect_stars(plane.data(), f.width, f.height, dp), kMinSnr);
+  return photometry_fwhm(detect_stars(plane.data(), f.width, f.height, dp));
 }
 
 // Fluxes in one circular aperture of `radius` px for every star of every frame. A radius set per star from its
@@ -201,7 +201,7 @@ double aperture_radius(const std::vector<CoaddFrame>& inputs) {
   tbb::parallel_for(0, static_cast<int>(fwhm.size()), [&](int m) {
     fwhm[static_cast<std::size_t>(m)] = frame_fwhm(inputs[static_cast<std::size_t>(m) * inputs.size() / fwhm.size()]);
   });
-  return std::max(kMinApertureRadius, kApertureFwhms * *std::max_element(fwhm.begin(), fwhm.end()));
+  return photometry_aperture_radius(*std::max_element(fwhm.begin(), fwhm.end()));
 }
 
 struct PairRatio {
@@ -308,10 +308,23 @@ RoutePhotometry solve_star_photometry(const std::vector<CoaddFrame>& inputs, con
   return p;
 }
 
+double photometry_fwhm(const std::vector<Star>& brightest_first) {
+  if (brightest_first.size() <= static_cast<std::size_t>(kFwhmStars)) return median_fwhm(brightest_first, kMinSnr);
+  const std::vector<Star> top(brightest_first.begin(), brightest_first.begin() + kFwhmStars);
+  return median_fwhm(top, kMinSnr);
+}
+
+double photometry_aperture_radius(double max_fwhm) { return std::max(kMinApertureRadius, kApertureFwhms * max_fwhm); }
+
 std::vector<std::array<double, 3>> star_gains_against(const std::vector<CoaddFrame>& inputs, int ref) {
+  if (inputs.size() < 2 || ref < 0 || ref >= static_cast<int>(inputs.size()))
+    return std::vector<std::array<double, 3>>(inputs.size(), {0.0, 0.0, 0.0});
+  return star_gains_against(inputs, ref, aperture_radius(inputs));
+}
+
+std::vector<std::array<double, 3>> star_gains_against(const std::vector<CoaddFrame>& inputs, int ref, double radius) {
   std::vector<std::array<double, 3>> gains(inputs.size(), {0.0, 0.0, 0.0});
   if (inputs.size() < 2 || ref < 0 || ref >= static_cast<int>(inputs.size())) return gains;
-  const double radius = aperture_radius(inputs);
   std::vector<Wcs> wcs;
   for (const auto& f : inputs) wcs.push_back(f.wcs);
   std::vector<std::optional<FrameStars>> stars(inputs.size());

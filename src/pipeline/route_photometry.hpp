@@ -25,6 +25,7 @@
 
 #include "photometry/harmonize.hpp"
 #include "pipeline/route_global_coadd.hpp"
+#include "stars/detect.hpp"
 
 namespace zm {
 
@@ -48,6 +49,15 @@ RoutePhotometry solve_star_photometry(const std::vector<CoaddFrame>& inputs, con
 // apertures, matching and clipping of solve_star_photometry; O(n) pairs); 0 where too few stars match. Runs in the
 // caller's TBB arena; deterministic.
 std::vector<std::array<double, 3>> star_gains_against(const std::vector<CoaddFrame>& inputs, int ref);
+// The same with the aperture radius already known (photometry_aperture_radius over the frames' photometry_fwhm):
+// a caller that has just detected stars on every frame spares the first pass that reads up to 32 frames again.
+std::vector<std::array<double, 3>> star_gains_against(const std::vector<CoaddFrame>& inputs, int ref, double radius);
+
+// The FWHM the star photometry sizes its apertures with: median over the brightest stars of a frame's middle
+// channel (stars brightest first, as detect_stars returns them).
+double photometry_fwhm(const std::vector<Star>& brightest_first);
+// Aperture radius (px) for frames whose widest photometry_fwhm is max_fwhm.
+double photometry_aperture_radius(double max_fwhm);
 
 // Copies the corrections into the inputs' gain/offset; weight = 1 / (gain * sigma)^2 per channel when sigma > 0
 // (inverse noise variance after correction), else 1.

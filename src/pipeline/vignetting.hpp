@@ -1,7 +1,8 @@
 // One vignetting profile per run, estimated across pointings from the frames' sky meshes (Phase 1), for data taken
 // without flats: the optics are shared, so the profile is fixed on the sensor while the sky, the nebulae and the
-// gradients move across it from one pointing to the next. The per-block median over many frames keeps the profile
-// and loses what moves; a single master tile cannot tell a centred nebula from vignetting.
+// gradients move across it from one pointing to the next. Each frame's mesh gets its own fit (level, plane, radial
+// term); vignetting gives every frame the same radial term, a nebula only the frames it sits on. A single master
+// tile cannot tell a centred nebula from vignetting; a run spread over pointings can.
 #pragma once
 
 #include <string>

@@ -54,6 +54,25 @@ TEST(Vignetting, ProfileFromFourPointingsDespiteANebula) {
   EXPECT_EQ(e.flat.height, 1920);
 }
 
+TEST(Vignetting, ANebulaOnHalfThePointingsIsNotVignetting) {
+  // No vignetting; a bright nebula centred on the sensor in pointings 2 and 3 only (3 frames each of 4 pointings,
+  // the case that fooled a per-block median over frames into q = -0.078).
+  std::vector<FrameRecord> f = frames(12, 4, 0.0);
+  for (std::size_t i = 0; i < f.size(); ++i) {
+    if (i % 4 < 2) continue;
+    for (int by = 0; by < kSkyMeshSide; ++by)
+      for (int bx = 0; bx < kSkyMeshSide; ++bx) {
+        const double du = (bx + 0.5) / kSkyMeshSide - 0.5, dv = (by + 0.5) / kSkyMeshSide - 0.5;
+        f[i].sky_mesh[static_cast<std::size_t>(by) * kSkyMeshSide + bx] *=
+            static_cast<float>(1.0 + 0.8 * std::exp(-0.5 * (du * du + dv * dv) / (0.2 * 0.2)));
+      }
+  }
+  f.resize(12);
+  const VignettingEstimate e = estimate_vignetting(f);
+  EXPECT_EQ(e.flat.q, 0.0) << "q " << e.q;
+  EXPECT_NE(e.reason.find("disagree"), std::string::npos) << e.reason;
+}
+
 TEST(Vignetting, OnePointingIsNotTrusted) {
   // Dithered frames of one pointing keep the nebula on the same blocks: it would read as a radial term.
   const VignettingEstimate e = estimate_vignetting(frames(24, 1, -0.05));
