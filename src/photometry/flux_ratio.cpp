@@ -22,14 +22,6 @@ constexpr double kFwhmPeakSigmas = 20.0;  // sources bright enough for a half-ma
 constexpr double kMinDiscRadius = 3.0;  // px
 constexpr double kMedianVarFactor = std::numbers::pi / 2.0;  // var(median) = (pi/2) sigma^2 / n, Gaussian
 
-double median_of(std::vector<double>& v) {
-  if (v.empty()) return 0.0;
-  const std::size_t mid = v.size() / 2;
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid), v.end());
-  const double hi = v[mid];
-  if (v.size() % 2) return hi;
-  return 0.5 * (hi + *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid)));
-}
 
 // Square dilation of radius g, separable (rows then columns), ignoring validity.
 std::vector<std::uint8_t> dilate(const std::vector<std::uint8_t>& in, int w, int h, int g) {
@@ -149,10 +141,10 @@ std::vector<float> mesh_background(const std::vector<float>& v, const std::vecto
         }
       if (static_cast<int>(tmp.size()) * 4 < block * block) continue;
       const std::size_t m = static_cast<std::size_t>(by) * nbx + bx;
-      mesh[m] = median_of(tmp), have[m] = 1;
+      mesh[m] = median_in_place(tmp), have[m] = 1;
       all.push_back(mesh[m]);
     }
-  const double global = median_of(all);
+  const double global = median_in_place(all);
   std::vector<double> filled = mesh;
   for (int by = 0; by < nby; ++by)
     for (int bx = 0; bx < nbx; ++bx) {
@@ -230,7 +222,7 @@ double image_fwhm(const PlaneSet& img, const Sources& src, const SourcePixels& p
     if (src.truncated[s] || px.ring_start[s + 1] - px.ring_start[s] < 8) continue;
     ring.clear();
     for (std::size_t q = px.ring_start[s]; q < px.ring_start[s + 1]; ++q) ring.push_back(value(px.ring[q]));
-    const double bg = median_of(ring);
+    const double bg = median_in_place(ring);
     double peak = 0;
     for (std::size_t q = px.ap_start[s]; q < px.ap_start[s + 1]; ++q) peak = std::max(peak, value(px.ap[q]) - bg);
     if (peak < kFwhmPeakSigmas * pixel_sigma) continue;
@@ -239,7 +231,7 @@ double image_fwhm(const PlaneSet& img, const Sources& src, const SourcePixels& p
     fwhms.push_back(2.0 * std::sqrt(above / std::numbers::pi));
   }
   if (fwhms.size() < 3) return 0.0;
-  return median_of(fwhms);
+  return median_in_place(fwhms);
 }
 
 // Channel sums of one image (the PSF is matched once for all channels) and their per-pixel noise.
@@ -265,7 +257,7 @@ std::vector<MatchStamp> bright_stamps(const std::vector<float>& sx, double nx, c
     rx.clear(), ry.clear();
     for (std::size_t q = px.ring_start[s]; q < px.ring_start[s + 1]; ++q)
       rx.push_back(sx[px.ring[q]]), ry.push_back(sy[px.ring[q]]);
-    const double bx = median_of(rx), by = median_of(ry);
+    const double bx = median_in_place(rx), by = median_in_place(ry);
     double peak_x = 0, peak_y = 0;
     for (std::size_t q = px.ap_start[s]; q < px.ap_start[s + 1]; ++q)
       peak_x = std::max(peak_x, sx[px.ap[q]] - bx), peak_y = std::max(peak_y, sy[px.ap[q]] - by);
@@ -311,7 +303,7 @@ bool detect_cores(const PlaneSet& x, const PlaneSet& y, const std::vector<std::u
       tmp.clear();
       for (std::size_t k = 0; k < n; ++k)
         if (valid[k]) tmp.push_back(p[k]);
-      const double med = median_of(tmp), inv = 1.0 / img->sigma[c];
+      const double med = median_in_place(tmp), inv = 1.0 / img->sigma[c];
       for (std::size_t k = 0; k < n; ++k)
         if (valid[k]) z[k] += static_cast<float>((p[k] - med) * inv);
     }
@@ -337,9 +329,9 @@ bool detect_cores(const PlaneSet& x, const PlaneSet& y, const std::vector<std::u
   tmp.clear();
   for (std::size_t k = 0; k < n; ++k)
     if (valid[k]) tmp.push_back(s[k]);
-  const double med = median_of(tmp);
+  const double med = median_in_place(tmp);
   for (double& v : tmp) v = std::fabs(v - med);
-  const double sigma = kMadToSigma * median_of(tmp);
+  const double sigma = kMadToSigma * median_in_place(tmp);
   if (!(sigma > 0)) return false;
   core.assign(n, 0);
   const double thr = med + detect_sigma * sigma;
@@ -353,7 +345,7 @@ void solve_ratio(const std::vector<Measure>& m, const FluxRatioOptions& o, Chann
   for (const Measure& s : m) r.push_back(s.fy / s.fx);
   if (static_cast<int>(m.size()) < std::max(1, o.min_sources)) return;
   std::vector<double> tmp = r;
-  double a = median_of(tmp);
+  double a = median_in_place(tmp);
   std::vector<std::uint8_t> keep(m.size(), 1), next(m.size());
   std::vector<double> z(m.size()), v(m.size());
   double sum_inv = 0, chi2 = 0;
@@ -367,7 +359,7 @@ void solve_ratio(const std::vector<Measure>& m, const FluxRatioOptions& o, Chann
     tmp.clear();
     for (std::size_t s = 0; s < m.size(); ++s)
       if (keep[s]) tmp.push_back(std::fabs(z[s]));
-    const double scale = std::max(1.0, kMadToSigma * median_of(tmp));
+    const double scale = std::max(1.0, kMadToSigma * median_in_place(tmp));
     int n_next = 0;
     for (std::size_t s = 0; s < m.size(); ++s) n_next += next[s] = std::fabs(z[s]) <= o.clip_sigma * scale ? 1 : 0;
     if (n_next < o.min_sources) break;
@@ -491,9 +483,9 @@ double plane_noise_sigma(const float* p, int w, int h) {
     }
   if (d.size() < 16) return 0.0;
   std::vector<double> tmp = d;
-  const double med = median_of(tmp);
+  const double med = median_in_place(tmp);
   for (double& v : d) v = std::fabs(v - med);
-  return kMadToSigma * median_of(d) / std::numbers::sqrt2;
+  return kMadToSigma * median_in_place(d) / std::numbers::sqrt2;
 }
 
 std::vector<ChannelFluxRatio> flux_ratio(const PlaneSet& x, const PlaneSet& y, std::span<const std::uint8_t> valid_in,
@@ -551,8 +543,8 @@ std::vector<ChannelFluxRatio> flux_ratio(const PlaneSet& x, const PlaneSet& y, s
       r.ok = false;
       continue;
     }
-    r.b = median_of(rx);
-    r.sky_x = median_of(ry);
+    r.b = median_in_place(rx);
+    r.sky_x = median_in_place(ry);
     // The pixel-wise slope on the PSF-matched planes: blur no longer biases it, noise in x still attenuates it
     // by ~lambda, which the caller weighs it with.
     std::vector<float> px_x, px_y;

@@ -4,17 +4,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include "photometry/robust_fit.hpp"
+
 namespace zm {
 namespace {
 
-double median_of(std::vector<double>& v) {
-  if (v.empty()) return 0.0;
-  const std::size_t mid = v.size() / 2;
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid), v.end());
-  const double hi = v[mid];
-  if (v.size() % 2) return hi;
-  return 0.5 * (hi + *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid)));
-}
 
 // A stamp cut out of both images with a margin wide enough for the widest blur, and its pixels in box coordinates.
 struct Box {
@@ -66,7 +60,7 @@ void accumulate(const Box& b, double s, Sums& sums) {
   std::vector<double> rx, ry;
   for (std::size_t k : b.ring)
     if (b.valid[k]) rx.push_back(X[k]), ry.push_back(Y[k]);
-  const double bx = median_of(rx), by = median_of(ry);
+  const double bx = median_in_place(rx), by = median_in_place(ry);
   for (std::size_t k : b.aperture) {
     if (!b.valid[k]) continue;
     const double dx = X[k] - bx, dy = Y[k] - by;

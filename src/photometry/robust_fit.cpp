@@ -91,4 +91,13 @@ double attenuation(std::span<const float> v, double noise) {
   return var > 0 ? std::min(1.0, noise * noise / var) : 1.0;
 }
 
+double median_in_place(std::vector<double>& v) {
+  if (v.empty()) return 0.0;
+  const std::size_t mid = v.size() / 2;
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid), v.end());
+  const double hi = v[mid];
+  if (v.size() % 2) return hi;
+  return 0.5 * (hi + *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid)));
+}
+
 }  // namespace zm

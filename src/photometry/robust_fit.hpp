@@ -2,6 +2,7 @@
 #pragma once
 
 #include <span>
+#include <vector>
 
 namespace zm {
 
@@ -27,5 +28,8 @@ double robust_rms(std::span<const float> x, std::span<const float> y, double a, 
 // noise^2 / variance of the samples, at most 1: the first-order attenuation of a least-squares slope by noise of
 // that sigma in the regressor (1 when fewer than two samples or no spread).
 double attenuation(std::span<const float> v, double noise);
+
+// Median of v (reordered in place); the mean of the two middle values for an even size, 0 when empty.
+double median_in_place(std::vector<double>& v);
 
 }  // namespace zm
