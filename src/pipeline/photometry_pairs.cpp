@@ -440,4 +440,48 @@ std::vector<std::pair<int, int>> photometry_pairs(const std::vector<SkyCoord>& c
   return pairs;
 }
 
+std::vector<std::pair<int, int>> relink_pairs(const std::vector<SkyCoord>& centres,
+                                              const std::vector<double>& radii_deg,
+                                              const std::vector<std::pair<int, int>>& measured,
+                                              const std::vector<std::pair<int, int>>& tried,
+                                              const std::function<bool(int, int)>& measure, int k) {
+  const int n = static_cast<int>(centres.size());
+  std::vector<int> parent(static_cast<std::size_t>(n));
+  std::iota(parent.begin(), parent.end(), 0);
+  const auto find = [&](int x) {
+    while (parent[static_cast<std::size_t>(x)] != x) x = parent[static_cast<std::size_t>(x)] = parent[static_cast<std::size_t>(parent[static_cast<std::size_t>(x)])];
+    return x;
+  };
+  int pieces = n;
+  const auto join = [&](int a, int b) {
+    a = find(a), b = find(b);
+    if (a == b) return;
+    parent[static_cast<std::size_t>(std::max(a, b))] = std::min(a, b);
+    --pieces;
+  };
+  for (const auto& [i, j] : measured) join(i, j);
+  std::vector<std::pair<int, int>> out;
+  if (pieces <= 1) return out;
+  std::vector<std::pair<int, int>> seen(tried);
+  std::sort(seen.begin(), seen.end());
+  std::vector<std::tuple<double, int, int>> next;
+  const auto near = nearest_overlapping(centres, radii_deg, std::max(1, k));
+  for (int i = 0; i < n; ++i)
+    for (int j : near[static_cast<std::size_t>(i)]) {
+      const std::pair<int, int> q{std::min(i, j), std::max(i, j)};
+      if (find(q.first) == find(q.second) || std::binary_search(seen.begin(), seen.end(), q)) continue;
+      next.emplace_back(centre_distance_deg(centres[static_cast<std::size_t>(q.first)], centres[static_cast<std::size_t>(q.second)]), q.first, q.second);
+    }
+  std::sort(next.begin(), next.end());
+  next.erase(std::unique(next.begin(), next.end()), next.end());
+  for (const auto& [d, i, j] : next) {
+    if (pieces <= 1) break;
+    if (find(i) == find(j)) continue;
+    if (!measure(i, j)) continue;
+    join(i, j);
+    out.emplace_back(i, j);
+  }
+  return out;
+}
+
 }  // namespace zm

@@ -12,6 +12,7 @@
 // path to the anchor. A k-d tree on unit vectors keeps the selection near O(n log n): 10000 frames in ~0.1-0.4 s.
 #pragma once
 
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -49,5 +50,16 @@ std::vector<std::vector<int>> sector_overlapping(const std::vector<SkyCoord>& ce
 std::vector<std::pair<int, int>> photometry_pairs(const std::vector<SkyCoord>& centres,
                                                   const std::vector<double>& radii_deg,
                                                   int k = kPhotometryNeighbours);
+
+// Pairs that fail to measure (too few common stars) can split the graph that photometry_pairs kept connected.
+// Given the pairs that measured and those already tried, tries further overlapping pairs between the pieces (each
+// frame's k nearest overlapping frames, closest pairs first, ties by indices) through measure(i, j) until the
+// pieces are joined or none is left; a pair is tried only while its two frames are still in different pieces.
+// Returns the pairs that measured, in the order tried. Serial and deterministic.
+std::vector<std::pair<int, int>> relink_pairs(const std::vector<SkyCoord>& centres,
+                                              const std::vector<double>& radii_deg,
+                                              const std::vector<std::pair<int, int>>& measured,
+                                              const std::vector<std::pair<int, int>>& tried,
+                                              const std::function<bool(int, int)>& measure, int k = 32);
 
 }  // namespace zm

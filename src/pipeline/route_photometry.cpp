@@ -262,6 +262,19 @@ RoutePhotometry solve_star_photometry(const std::vector<CoaddFrame>& inputs, con
     });
     for (const auto& q : measured)
       if (q) pairs[c].push_back(*q);
+    // Pairs that failed to measure must not cut frames off the anchor: further overlapping pairs join the pieces.
+    std::vector<std::pair<int, int>> ok;
+    for (const auto& q : pairs[c]) ok.emplace_back(q.i, q.j);
+    relink_pairs(centres, radii, ok, candidates, [&](int i, int j) {
+      const FrameStars& a = *stars[static_cast<std::size_t>(i)];
+      const FrameStars& b = *stars[static_cast<std::size_t>(j)];
+      int m = 0;
+      double w = 0;
+      const double r = pair_ratio(a.channel[c], b.channel[c], 1.5 * std::max(a.pixel_deg, b.pixel_deg), &m, &w);
+      if (!(r > 0 && w > 0)) return false;
+      pairs[c].push_back(PairRatio{i, j, std::log(r), m, w});
+      return true;
+    });
     for (const auto& q : pairs[c]) {
       strength[static_cast<std::size_t>(q.i)] += q.matches;
       strength[static_cast<std::size_t>(q.j)] += q.matches;

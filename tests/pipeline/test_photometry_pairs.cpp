@@ -380,3 +380,53 @@ TEST(PhotometryPairs, UnusableFramesAndBadInput) {
 
 }  // namespace
 }  // namespace zm
+
+namespace zm {
+namespace {
+
+// Three pointings of 30 dithered frames in a row; the selection joins them. Every selected pair between pointings
+// fails to measure: relink_pairs must join the pieces again with pairs it had not tried, once per gap.
+TEST(RelinkPairs, JoinsPiecesThatFailedPairsCutOff) {
+  std::vector<SkyCoord> c;
+  std::vector<double> r;
+  for (int p = 0; p < 3; ++p) add_pointing(c, r, 30, SkyCoord{150.0 + 0.9 * p, 20.0}, 40u + static_cast<unsigned>(p));
+  const int n = static_cast<int>(c.size());
+  const Pairs tried = photometry_pairs(c, r);
+  ASSERT_EQ(components(n, tried), 1);
+  const auto piece = [](int i) { return i / 30; };
+  Pairs measured;
+  for (const auto& [i, j] : tried)
+    if (piece(i) == piece(j)) measured.push_back({i, j});
+  ASSERT_EQ(components(n, measured), 3);
+  int calls = 0;
+  const Pairs added = relink_pairs(c, r, measured, tried, [&](int i, int j) {
+    ++calls;
+    EXPECT_NE(piece(i), piece(j)) << "a pair inside one piece was tried";
+    EXPECT_FALSE(std::binary_search(tried.begin(), tried.end(), std::make_pair(i, j))) << "a tried pair again";
+    return (i + j) % 3 != 0;  // some fail here too
+  });
+  Pairs all = measured;
+  all.insert(all.end(), added.begin(), added.end());
+  EXPECT_EQ(components(n, all), 1);
+  EXPECT_EQ(added.size(), 2u);  // one link per gap
+  EXPECT_GE(calls, 2);
+}
+
+TEST(RelinkPairs, NothingToDoOrNothingLeft) {
+  std::vector<SkyCoord> c;
+  std::vector<double> r;
+  add_pointing(c, r, 20, SkyCoord{150.0, 20.0}, 5u);
+  add_pointing(c, r, 20, SkyCoord{150.9, 20.0}, 6u);
+  const Pairs tried = photometry_pairs(c, r);
+  int calls = 0;
+  const auto count = [&](int, int) { return ++calls, true; };
+  EXPECT_TRUE(relink_pairs(c, r, tried, tried, count).empty());  // already connected: nothing is measured
+  EXPECT_EQ(calls, 0);
+  Pairs inside;
+  for (const auto& [i, j] : tried)
+    if (i / 20 == j / 20) inside.push_back({i, j});
+  EXPECT_TRUE(relink_pairs(c, r, inside, tried, [](int, int) { return false; }).empty());  // every try fails
+}
+
+}  // namespace
+}  // namespace zm
