@@ -67,36 +67,28 @@ VignettingEstimate estimate_vignetting(const std::vector<FrameRecord>& frames, c
       xs.push_back(static_cast<float>((bx + 0.5) * w / kSkyMeshSide - 0.5));
       ys.push_back(static_cast<float>((by + 0.5) * h / kSkyMeshSide - 0.5));
     }
-  std::vector<double> q;
-  int significant = 0, negative = 0;
+  // Each frame's significant radial term, by sign.
+  std::vector<double> neg, pos;
   for (const FrameRecord* f : used) {
     const BackgroundModel m = fit_background_model(xs, ys, f->sky_mesh, w, h, bo);
-    q.push_back(m.radial ? m.q : 0.0);
-    significant += m.radial ? 1 : 0;
-    negative += m.radial && m.q < 0 ? 1 : 0;
+    if (m.radial) (m.q < 0 ? neg : pos).push_back(std::fabs(m.q));
   }
-  const int agree = std::max(negative, significant - negative);
-  // The run's q: the frames' 25th percentile of |q| with the majority's sign, the frames least disturbed by sky
-  // structure (which mostly adds to |q|: on the demo, frames without nebula read -0.039 for the simulated -0.04,
-  // frames under it down to -0.054).
-  std::vector<double> mag;
-  for (double v : q)
-    if (v != 0.0 && (v < 0) == (negative * 2 >= significant)) mag.push_back(std::fabs(v));
+  // The run's q: the majority sign's 25th percentile of |q|, the frames least disturbed by sky structure (which
+  // mostly adds to |q|: on the demo, frames without nebula read -0.039 for the simulated -0.04, frames under it
+  // down to -0.054).
+  std::vector<double>& mag = neg.size() >= pos.size() ? neg : pos;
   std::sort(mag.begin(), mag.end());
-  const double sign = negative * 2 >= significant ? -1.0 : 1.0;
-  const BackgroundModel m{.radial = !mag.empty(), .q = mag.empty() ? 0.0 : sign * mag[mag.size() / 4]};
-  if (agree * 4 < e.frames * 3) {
-    e.q = m.q;
+  e.q = mag.empty() ? 0.0 : (&mag == &neg ? -1.0 : 1.0) * mag[mag.size() / 4];
+  if (static_cast<int>(mag.size()) * 4 < e.frames * 3) {
     e.reason = fmt::format("frames disagree: {} of {} show a radial term of one sign (a nebula or gradient, not "
-                           "the optics)", agree, e.frames);
+                           "the optics)", mag.size(), e.frames);
     return e;
   }
-  e.q = m.q;
-  if (!m.radial || std::fabs(m.q) < o.min_q) {
-    e.reason = fmt::format("no radial term worth correcting (q = {:.4f})", m.q);
+  if (std::fabs(e.q) < o.min_q) {
+    e.reason = fmt::format("no radial term worth correcting (q = {:.4f})", e.q);
     return e;
   }
-  e.flat = SensorFlat{m.q, w, h};
+  e.flat = SensorFlat{e.q, w, h};
   return e;
 }
 

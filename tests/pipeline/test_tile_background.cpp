@@ -9,6 +9,7 @@
 #include "sim/dataset.hpp"
 #include "pipeline_run.hpp"
 #include "test_support.hpp"
+#include "truth_metrics.hpp"
 
 namespace zm {
 namespace {
@@ -29,15 +30,7 @@ sim::SimConfig vignetted() {
   return c;
 }
 
-// Median of the green plane over a 40 x 40 box at (x0, y0).
-double box_median(const ImageF& img, int x0, int y0) {
-  std::vector<float> v;
-  for (int y = y0; y < y0 + 40; ++y)
-    for (int x = x0; x < x0 + 40; ++x)
-      if (std::isfinite(img.at(1, y, x))) v.push_back(img.at(1, y, x));
-  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
-  return v[v.size() / 2];
-}
+double box_median(const ImageF& img, int x0, int y0) { return test::box_median(img, x0, y0, 40); }
 
 std::string master_tile(const fs::path& input, const fs::path& out, bool flatten) {
   const RunOutcome o = test::run_pipeline_in(input, out, 2, {{"tile_background_flatten", flatten}}).outcome;

@@ -12,6 +12,7 @@
 #include "pipeline_run.hpp"
 #include "sim/dataset.hpp"
 #include "test_support.hpp"
+#include "truth_metrics.hpp"
 
 namespace zm {
 namespace {
@@ -112,14 +113,7 @@ sim::SimConfig vignetted_mosaic() {
   return c;
 }
 
-double box_median(const ImageF& img, int x0, int y0) {
-  std::vector<float> v;
-  for (int y = y0; y < y0 + 30; ++y)
-    for (int x = x0; x < x0 + 30; ++x)
-      if (std::isfinite(img.at(1, y, x))) v.push_back(img.at(1, y, x));
-  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
-  return v[v.size() / 2];
-}
+double box_median(const ImageF& img, int x0, int y0) { return test::box_median(img, x0, y0, 30); }
 
 // Worst |corner / centre - 1| of the sky over the master tiles.
 double worst_corner(const RunOutcome& o) {

@@ -297,4 +297,14 @@ inline double gain_spread(const std::vector<double>& gains) {
   return *hi / *lo - 1.0;
 }
 
+// Median of the green plane's finite pixels over a side x side box at (x0, y0): a sky level that stars barely move.
+inline double box_median(const ImageF& img, int x0, int y0, int side) {
+  std::vector<float> v;
+  for (int y = y0; y < y0 + side; ++y)
+    for (int x = x0; x < x0 + side; ++x)
+      if (std::isfinite(img.at(1, y, x))) v.push_back(img.at(1, y, x));
+  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  return v[v.size() / 2];
+}
+
 }  // namespace zm::test
