@@ -7,12 +7,14 @@ if(NOT ZM_CUDA STREQUAL "OFF")
   include(CheckLanguage)
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
-    enable_language(CUDA)
-    find_package(CUDAToolkit REQUIRED)
-    set(ZM_HAVE_CUDA ON)
+    # Hopper (H100/H200) machine code plus its PTX; set before enable_language, which would otherwise fill in nvcc's
+    # default (sm_75, JIT-compiled at every start on newer GPUs).
     if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES OR CMAKE_CUDA_ARCHITECTURES STREQUAL "")
       set(CMAKE_CUDA_ARCHITECTURES 90)
     endif()
+    enable_language(CUDA)
+    find_package(CUDAToolkit REQUIRED)
+    set(ZM_HAVE_CUDA ON)
     # CMake 3.25 knows no C++20 flag for nvcc (CMAKE_CUDA20_COMPILE_FEATURES is empty) and would refuse to generate:
     # .cu files are C++17, so headers they include must stay C++17-clean.
     if(NOT DEFINED CMAKE_CUDA_STANDARD)

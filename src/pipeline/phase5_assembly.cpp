@@ -81,6 +81,8 @@ MosaicArtifacts run_phase5(const RunContext& ctx, const std::vector<TileInfo>& t
   o.workers = std::max(1, plan.cpu_workers);
   o.memory_budget_bytes = plan.ram_budget_bytes;
   o.scratch_dir = plan.memmap_dir.empty() ? dir : fs::path(plan.memmap_dir);
+  o.use_gpu = plan.use_gpu;  // the outputs are the same bits either way, so the cache key ignores it
+  o.gpu_budget_bytes = plan.gpu_max_chunk_bytes;
   o.cancel = ctx.cancel;
   RunProgress* progress = ctx.progress;
   o.progress = [progress](long long done, long long total) {
@@ -100,6 +102,10 @@ MosaicArtifacts run_phase5(const RunContext& ctx, const std::vector<TileInfo>& t
                                                 {"bands", s.bands},
                                                 {"tiles", s.tiles_used},
                                                 {"band_rows", o.band_rows},
+                                                {"gpu", s.gpu_units > 0},
+                                                {"gpu_units", s.gpu_units},
+                                                {"cpu_fallbacks", s.cpu_fallbacks},
+                                                {"gpu_note", s.gpu_note},
                                                 {"seconds", s.seconds}});
   write_text_atomic(manifest, nlohmann::json{{"key", a.key}, {"width", a.width}, {"height", a.height},
                                              {"channels", a.channels}}.dump(1));

@@ -25,6 +25,12 @@
 // ReprojectCoadd keeps floor(budget / footprint) bands in flight (1..workers) and lowers band_rows when even one
 // band does not fit; stats.peak_bytes_estimate is what it planned.
 //
+// GPU (options.use_gpu): the host still reads the tile rows and computes the pixel map; the device resamples,
+// accumulates (ReprojectCoadd: the band's accumulators stay on the device; Incremental: each chunk's accumulators
+// go up and back down) and normalises, with the CPU's arithmetic (gpu/coadd_device.hpp), so the outputs are the
+// CPU's bits. One GPU job at a time; VRAM per band in flight is priced by gpu::device_bytes against
+// gpu_budget_bytes.
+//
 // Outputs: raw float32 native-endian planar files (image C x H x W, weight H x W, coverage H x W), each written
 // to a temp file beside the final path and renamed when complete. On cancel nothing is renamed.
 #pragma once
@@ -33,6 +39,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "reproject/kernels.hpp"
@@ -66,6 +73,9 @@ struct CoaddOptions {
   std::filesystem::path scratch_dir;   // incremental accumulators live here (and per-tile weight planes for both
                                        // methods); empty = the image output's folder
   double map_tolerance_px = 0.01;      // pixel-map interpolation error bound
+  bool use_gpu = false;                // resample and accumulate on the GPU (bit-identical outputs; any device
+                                       // error sends the band or chunk back to the CPU)
+  std::uint64_t gpu_budget_bytes = 0;  // VRAM the coadd may hold (0 = no limit)
   const CancelToken* cancel = nullptr; // checked between bands/tiles; on cancel returns early, stats.cancelled
   std::function<void(long long done, long long total)> progress;  // called from one thread, monotonic
 };
@@ -84,6 +94,9 @@ struct CoaddStats {
   double seconds = 0;
   bool cancelled = false;
   std::uint64_t peak_bytes_estimate = 0;
+  long long gpu_units = 0;       // bands (ReprojectCoadd) or tile chunks (Incremental) accumulated on the GPU
+  long long cpu_fallbacks = 0;   // units the GPU started but the CPU redid after a device error
+  std::string gpu_note;          // why the GPU was not used, or the device error behind a fallback
 };
 
 // Throws InputError for an unreadable tile (or one whose size/channels disagree with its CoaddInput),

@@ -95,50 +95,61 @@ PreparedTile prepare_tile(const CoaddContext& ctx, int index) {
   return t;
 }
 
-void accumulate_rect(const CoaddContext& ctx, const PreparedTile& tile, const PixelRect& rect, const AccumView& acc) {
-  if (rect.empty() || !tile.used()) return;
-  const CoaddInput& in = (*ctx.tiles)[tile.index];
-  const Kernel kernel = ctx.options->kernel;
+RectInputs load_rect_inputs(const CoaddContext& ctx, const PreparedTile& tile, const PixelRect& rect) {
+  RectInputs in;
+  if (rect.empty() || !tile.used()) return in;
+  const CoaddInput& tin = (*ctx.tiles)[tile.index];
   const int tw = tile.width;
   const int th = tile.height;
   const int C = tile.channels;
 
-  WcsPixelTransform out_to_in(*ctx.out_wcs, in.wcs);
-  const PixelMap map = compute_pixel_map(out_to_in, rect, tile.grid);
-  const RowRange data_rows = input_rows_needed(map, kernel, tw, th);
-  if (data_rows.empty()) return;
-  const RowRange need = merge(data_rows, input_rows_needed(map, Kernel::Bilinear, tw, th));
-  const int n = need.count();
+  WcsPixelTransform out_to_in(*ctx.out_wcs, tin.wcs);
+  in.map = compute_pixel_map(out_to_in, rect, tile.grid);
+  const RowRange data_rows = input_rows_needed(in.map, ctx.options->kernel, tw, th);
+  if (data_rows.empty()) return in;
+  in.need = merge(data_rows, input_rows_needed(in.map, Kernel::Bilinear, tw, th));
+  const int n = in.need.count();
   const std::size_t band_px = static_cast<std::size_t>(n) * tw;
 
-  std::vector<float> data(band_px * C);
-  FitsImageReader reader(in.path.string());
-  reader.read_rows(need.begin, n, data);
-  std::vector<float> weight(band_px);
+  in.data.resize(band_px * C);
+  FitsImageReader reader(tin.path.string());
+  reader.read_rows(in.need.begin, n, in.data);
+  in.weight.resize(band_px);
   const std::uint64_t row_bytes = static_cast<std::uint64_t>(tw) * sizeof(float);
-  tile.planes->pread(need.begin * row_bytes, weight.data(), band_px * sizeof(float));
-  std::vector<float> coverage;
+  tile.planes->pread(in.need.begin * row_bytes, in.weight.data(), band_px * sizeof(float));
   if (tile.has_coverage) {
-    coverage.resize(band_px);
-    tile.planes->pread((static_cast<std::uint64_t>(th) + need.begin) * row_bytes, coverage.data(),
+    in.coverage.resize(band_px);
+    tile.planes->pread((static_cast<std::uint64_t>(th) + in.need.begin) * row_bytes, in.coverage.data(),
                        band_px * sizeof(float));
   }
   // No-data pixels hold whatever the writer filled in (0 or NaN); as NaN the kernels exclude them.
   for (std::size_t i = 0; i < band_px; ++i)
-    if (!(weight[i] > 0.0f))
-      for (int c = 0; c < C; ++c) data[c * band_px + i] = kNaNf;
+    if (!(in.weight[i] > 0.0f))
+      for (int c = 0; c < C; ++c) in.data[c * band_px + i] = kNaNf;
+  return in;
+}
 
-  const PlaneBand dsrc{data.data(), C, tw, th, need.begin, n};
-  const PlaneBand wsrc{weight.data(), 1, tw, th, need.begin, n};
-  const PlaneBand csrc{coverage.data(), 1, tw, th, need.begin, n};
+void accumulate_rect(const CoaddContext& ctx, const PreparedTile& tile, const PixelRect& rect, const AccumView& acc) {
+  const RectInputs in = load_rect_inputs(ctx, tile, rect);
+  if (in.empty()) return;
+  const CoaddInput& tin = (*ctx.tiles)[tile.index];
+  const Kernel kernel = ctx.options->kernel;
+  const int tw = tile.width;
+  const int th = tile.height;
+  const int C = tile.channels;
+  const int n = in.need.count();
+  const PlaneBand dsrc{in.data.data(), C, tw, th, in.need.begin, n};
+  const PlaneBand wsrc{in.weight.data(), 1, tw, th, in.need.begin, n};
+  const PlaneBand csrc{in.coverage.data(), 1, tw, th, in.need.begin, n};
   double gain[3];
   double offset[3];
   for (int c = 0; c < C; ++c) {
-    gain[c] = in.gain[c];
-    offset[c] = in.offset[c];
+    gain[c] = tin.gain[c];
+    offset[c] = tin.offset[c];
   }
-  const double tile_weight = in.weight;
+  const double tile_weight = tin.weight;
   const int cols = rect.cols;
+  const PixelMap& map = in.map;
 
   tbb::parallel_for(tbb::blocked_range<int>(0, rect.rows), [&](const tbb::blocked_range<int>& range) {
     std::vector<float> vals(static_cast<std::size_t>(C) * cols);
@@ -174,6 +185,28 @@ void accumulate_rect(const CoaddContext& ctx, const PreparedTile& tile, const Pi
       }
     }
   });
+}
+
+void add_to_device(const CoaddContext& ctx, const PreparedTile& tile, const PixelRect& rect, const RectInputs& in,
+                   gpu::DeviceAccumulator& device) {
+  if (in.empty()) return;
+  const CoaddInput& tin = (*ctx.tiles)[tile.index];
+  const gpu::TileRows rows{in.data.data(),
+                           in.weight.data(),
+                           tile.has_coverage ? in.coverage.data() : nullptr,
+                           tile.channels,
+                           tile.width,
+                           tile.height,
+                           in.need.begin,
+                           in.need.count()};
+  gpu::Contribution how;
+  how.kernel = static_cast<int>(ctx.options->kernel);
+  for (int c = 0; c < tile.channels; ++c) {
+    how.gain[c] = tin.gain[c];
+    how.offset[c] = tin.offset[c];
+  }
+  how.tile_weight = tin.weight;
+  device.add(rows, how, gpu::Rect{rect.x0, rect.y0, rect.cols, rect.rows}, in.map.x.data(), in.map.y.data());
 }
 
 }  // namespace zm::coadd_detail

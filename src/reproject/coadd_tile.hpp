@@ -6,10 +6,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
+#include "gpu/coadd_device.hpp"
 #include "reproject/coadd.hpp"
 #include "reproject/coadd_io.hpp"
 #include "reproject/pixel_map.hpp"
+#include "reproject/warp.hpp"
 #include "reproject/transform.hpp"
 
 namespace zm::coadd_detail {
@@ -52,9 +55,25 @@ struct AccumView {
   int y0 = 0;
 };
 
+// What one tile needs to contribute to one output rectangle: the pixel map and the tile rows it reads (data with
+// no-data as NaN, weight, coverage when the tile has one). Empty when the tile's data does not reach the rectangle.
+struct RectInputs {
+  PixelMap map;
+  RowRange need;
+  std::vector<float> data;
+  std::vector<float> weight;
+  std::vector<float> coverage;
+  bool empty() const { return need.empty(); }
+};
+RectInputs load_rect_inputs(const CoaddContext& ctx, const PreparedTile& tile, const PixelRect& rect);
+
 // Adds tile `tile`'s contributions over output rectangle `rect` (inside the tile's bbox) to `acc`. Rows run in
 // parallel; each pixel is touched by one thread, so the sums do not depend on the thread count.
 void accumulate_rect(const CoaddContext& ctx, const PreparedTile& tile, const PixelRect& rect, const AccumView& acc);
+// The same on the GPU from inputs the host loaded for `rect` (inside `device`'s region); bit-identical sums.
+// Throws gpu::DeviceError.
+void add_to_device(const CoaddContext& ctx, const PreparedTile& tile, const PixelRect& rect, const RectInputs& in,
+                   gpu::DeviceAccumulator& device);
 
 // Intersection of two rectangles (empty when they do not meet).
 PixelRect intersect(const PixelRect& a, const PixelRect& b);

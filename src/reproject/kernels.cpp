@@ -36,7 +36,7 @@ double lanczos3(double t) {
 // Normalised Lanczos-3 weights of the six taps i0-2 .. i0+3 for fractional offsets f = m / kPhases. Linear
 // interpolation between two rows that each sum to 1 sums to 1 as well, so samples need no normalisation.
 struct LanczosTable {
-  static constexpr int kPhases = 2048;
+  static constexpr int kPhases = kLanczosPhases;
   std::array<std::array<double, 6>, kPhases + 1> w{};
   LanczosTable() {
     for (int m = 0; m <= kPhases; ++m) {
@@ -216,6 +216,8 @@ void resample_row_impl(const PlaneBand& src, const double* xs, const double* ys,
 }
 
 }  // namespace
+
+const double* lanczos3_weight_table() { return kLanczosTable.w.front().data(); }
 
 std::optional<Kernel> parse_kernel(std::string_view text) {
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);

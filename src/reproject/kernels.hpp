@@ -56,6 +56,12 @@ struct PlaneBand {
   int rows = 0;
 };
 
+// The Lanczos-3 weight table every CPU sample uses: (kLanczosPhases + 1) rows of six normalised weights (taps
+// i0-2 .. i0+3 at offset f = row / kLanczosPhases), row-major. Other back ends (the GPU) interpolate the same
+// table with the same arithmetic so that their samples carry the same bits.
+inline constexpr int kLanczosPhases = 2048;
+const double* lanczos3_weight_table();
+
 // Samples one plane (whole image, single channel) at (x, y).
 float sample(const float* src, int src_w, int src_h, double x, double y, Kernel k);
 
