@@ -153,12 +153,68 @@ __device__ inline float sample_one(const float* plane, const TileRows& b, double
   return apply_taps<taps_of<K>()>(t, plane);
 }
 
+// reproject/pixel_map.cpp: floor division, Catmull-Rom weights, axis_weights, column_sum / row_sum.
+__device__ inline long long floor_div(long long a, long long b) {
+  const long long q = a / b;
+  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+__device__ inline int node_axis(long long v, int step, bool bicubic, long long k0, double* w) {
+  const long long k = floor_div(v, step);
+  const double t = static_cast<double>(v - k * step) / step;
+  if (bicubic) {
+    w[0] = ((-0.5 * t + 1.0) * t - 0.5) * t;
+    w[1] = (1.5 * t - 2.5) * t * t + 1.0;
+    w[2] = ((-1.5 * t + 2.0) * t + 0.5) * t;
+    w[3] = (0.5 * t - 0.5) * t * t;
+  } else {
+    w[0] = 1.0 - t;
+    w[1] = t;
+  }
+  return static_cast<int>(k - (bicubic ? 1 : 0) - k0);
+}
+
+struct NodeView {
+  int step;
+  bool bicubic;
+  long long kx0, ky0;
+  int nx;
+  const double* x;
+  const double* y;
+};
+
+template <int T>
+__device__ inline void interp_nodes(const NodeView& g, long long px, long long py, double& xo, double& yo) {
+  double wx[4];
+  double wy[4];
+  const int i0 = node_axis(px, g.step, g.bicubic, g.kx0, wx);
+  const int j0 = node_axis(py, g.step, g.bicubic, g.ky0, wy);
+  double sx = 0.0;
+  double sy = 0.0;
+#pragma unroll
+  for (int i = 0; i < T; ++i) {
+    double cx = 0.0;
+    double cy = 0.0;
+#pragma unroll
+    for (int j = 0; j < T; ++j) {
+      const long long n = static_cast<long long>(j0 + j) * g.nx + i0 + i;
+      cx += wy[j] * g.x[n];
+      cy += wy[j] * g.y[n];
+    }
+    sx += wx[i] * cx;
+    sy += wx[i] * cy;
+  }
+  xo = sx;
+  yo = sy;
+}
+
 struct AddParams {
   TileRows tile;         // device pointers
   Contribution how;
   Rect rect;
   Rect region;
-  const double* map_x;
+  NodeView nodes;        // when kNodes
+  const double* map_x;   // otherwise
   const double* map_y;
   double* acc;           // (C + 2) planes of region.area()
   const double* table;
@@ -166,14 +222,21 @@ struct AddParams {
 };
 
 // reproject/coadd_tile.cpp accumulate_rect, one output pixel per thread.
-template <int K>
+template <int K, int kNodeTaps>
 __global__ void accumulate_kernel(AddParams p) {
   const int x = blockIdx.x * blockDim.x + threadIdx.x;
   const int y = blockIdx.y * blockDim.y + threadIdx.y;
   if (x >= p.rect.cols || y >= p.rect.rows) return;
-  const long long mi = static_cast<long long>(y) * p.rect.cols + x;
-  const double mx = p.map_x[mi];
-  const double my = p.map_y[mi];
+  double mx = 0.0;
+  double my = 0.0;
+  if constexpr (kNodeTaps > 0) {
+    interp_nodes<kNodeTaps>(p.nodes, static_cast<long long>(p.rect.x0) + x, static_cast<long long>(p.rect.y0) + y, mx,
+                            my);
+  } else {
+    const long long mi = static_cast<long long>(y) * p.rect.cols + x;
+    mx = p.map_x[mi];
+    my = p.map_y[mi];
+  }
   const TileRows& b = p.tile;
   const float w = sample_one<1>(b.weight, b, mx, my, p.table, p.phases);
   if (!(w > 0.0f)) return;
@@ -200,17 +263,18 @@ __global__ void accumulate_kernel(AddParams p) {
   if (isfinite(cv)) sum[(b.channels + 1) * plane] += cv;
 }
 
-// reproject/coadd.cpp finish_rows.
-__global__ void finish_kernel(const double* acc, long long n, int channels, float* img, float* wgt, float* cov,
-                              unsigned long long* covered) {
+// reproject/coadd.cpp finish_rows, over rows [r0, r0 + n / cols) of the region.
+__global__ void finish_kernel(const double* acc, long long plane, long long first, long long n, int channels,
+                              float* img, float* wgt, float* cov, unsigned long long* covered) {
   const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= n) return;
-  const double w = acc[channels * n + i];
+  const long long a = first + i;
+  const double w = acc[channels * plane + a];
   const bool ok = w > 0.0;
   for (int c = 0; c < channels; ++c)
-    img[c * n + i] = ok ? static_cast<float>(acc[c * n + i] / w) : __int_as_float(kQuietNaNBits);
+    img[c * n + i] = ok ? static_cast<float>(acc[c * plane + a] / w) : __int_as_float(kQuietNaNBits);
   wgt[i] = static_cast<float>(w);
-  cov[i] = static_cast<float>(acc[(channels + 1) * n + i]);
+  cov[i] = static_cast<float>(acc[(channels + 1) * plane + a]);
   if (ok) atomicAdd(covered, 1ULL);
 }
 
@@ -220,87 +284,153 @@ void upload(Buffer& buf, const T* host, std::size_t count, const char* what) {
   check(cudaMemcpy(buf.ptr, host, count * sizeof(T), cudaMemcpyHostToDevice), what);
 }
 
+template <int K>
+void launch_kernel(const AddParams& p, int node_taps, dim3 grid, dim3 block) {
+  if (node_taps == 4)
+    accumulate_kernel<K, 4><<<grid, block>>>(p);
+  else if (node_taps == 2)
+    accumulate_kernel<K, 2><<<grid, block>>>(p);
+  else
+    accumulate_kernel<K, 0><<<grid, block>>>(p);
+}
+
 }  // namespace
+
+DeviceTile::DeviceTile(const TileRows& host) : dev_(host) {
+  const std::size_t px = static_cast<std::size_t>(host.width) * host.rows;
+  const std::size_t bytes = DeviceTile::bytes(static_cast<long long>(px), host.channels, host.coverage != nullptr);
+  check(cudaMalloc(&memory_, bytes > 0 ? bytes : 1), "cudaMalloc tile");
+  float* base = static_cast<float*>(memory_);
+  const std::size_t data = px * host.channels;
+  dev_.data = base;
+  dev_.weight = base + data;
+  dev_.coverage = host.coverage != nullptr ? base + data + px : nullptr;
+  try {
+    check(cudaMemcpy(base, host.data, data * sizeof(float), cudaMemcpyHostToDevice), "upload tile");
+    check(cudaMemcpy(base + data, host.weight, px * sizeof(float), cudaMemcpyHostToDevice), "upload tile weight");
+    if (host.coverage != nullptr)
+      check(cudaMemcpy(base + data + px, host.coverage, px * sizeof(float), cudaMemcpyHostToDevice),
+            "upload tile coverage");
+  } catch (...) {
+    cudaFree(memory_);
+    throw;
+  }
+}
+
+DeviceTile::~DeviceTile() { cudaFree(memory_); }
 
 struct DeviceAccumulator::Impl {
   int channels = 1;
   int phases = 0;
+  long long capacity = 0;
+  long long finish_capacity = 0;
   Buffer acc;
   Buffer table;
-  Buffer data, weight, coverage, map_x, map_y;
+  Buffer map_x, map_y, nodes_x, nodes_y;
   Buffer img, wgt, cov, counter;
 };
 
-DeviceAccumulator::DeviceAccumulator(const Rect& region, int channels, const double* lanczos_table,
-                                     int lanczos_phases)
-    : region_(region), capacity_(region.area()), impl_(std::make_unique<Impl>()) {
-  if (channels < 1 || channels > 3) throw DeviceError("DeviceAccumulator: channels must be 1..3");
-  impl_->channels = channels;
-  impl_->phases = lanczos_phases;
-  impl_->acc.reserve(static_cast<std::size_t>(capacity_ > 0 ? capacity_ : 1) * (channels + 2) * sizeof(double));
-  upload(impl_->table, lanczos_table, static_cast<std::size_t>(lanczos_phases + 1) * 6, "upload Lanczos table");
-  rebase(region);
+DeviceAccumulator::DeviceAccumulator(long long capacity_pixels, long long finish_pixels, int channels,
+                                     const double* lanczos_table, int lanczos_phases)
+    : impl_(new Impl) {
+  try {
+    if (channels < 1 || channels > 3) throw DeviceError("DeviceAccumulator: channels must be 1..3");
+    Impl& m = *impl_;
+    m.channels = channels;
+    m.phases = lanczos_phases;
+    m.capacity = capacity_pixels > 0 ? capacity_pixels : 1;
+    m.finish_capacity = finish_pixels > 0 ? finish_pixels : 1;
+    m.acc.reserve(static_cast<std::size_t>(m.capacity) * (channels + 2) * sizeof(double));
+    const std::size_t f = static_cast<std::size_t>(m.finish_capacity);
+    m.img.reserve(f * channels * sizeof(float));
+    m.wgt.reserve(f * sizeof(float));
+    m.cov.reserve(f * sizeof(float));
+    m.counter.reserve(sizeof(unsigned long long));
+    upload(m.table, lanczos_table, static_cast<std::size_t>(lanczos_phases + 1) * 6, "upload Lanczos table");
+  } catch (...) {
+    delete impl_;
+    throw;
+  }
 }
 
-DeviceAccumulator::~DeviceAccumulator() = default;
+DeviceAccumulator::~DeviceAccumulator() { delete impl_; }
 
 void DeviceAccumulator::rebase(const Rect& region) {
-  if (region.area() > capacity_) throw DeviceError("DeviceAccumulator: region larger than the allocation");
+  if (region.area() > impl_->capacity) throw DeviceError("DeviceAccumulator: region larger than the allocation");
   region_ = region;
   check(cudaMemset(impl_->acc.ptr, 0, static_cast<std::size_t>(region.area()) * (impl_->channels + 2) * sizeof(double)),
         "cudaMemset accumulators");
 }
 
-void DeviceAccumulator::add(const TileRows& tile, const Contribution& how, const Rect& rect, const double* map_x,
-                            const double* map_y) {
-  if (rect.area() <= 0 || tile.rows <= 0) return;
-  if (tile.channels != impl_->channels) throw DeviceError("DeviceAccumulator: tile channels differ");
-  const std::size_t band = static_cast<std::size_t>(tile.width) * tile.rows;
-  Impl& m = *impl_;
-  upload(m.data, tile.data, band * tile.channels, "upload tile rows");
-  upload(m.weight, tile.weight, band, "upload weight rows");
-  if (tile.coverage != nullptr) upload(m.coverage, tile.coverage, band, "upload coverage rows");
-  upload(m.map_x, map_x, static_cast<std::size_t>(rect.area()), "upload pixel map");
-  upload(m.map_y, map_y, static_cast<std::size_t>(rect.area()), "upload pixel map");
+namespace {
+
+AddParams base_params(const TileRows& tile, const Contribution& how, const Rect& rect, const Rect& region,
+                      double* acc, const double* table, int phases) {
   AddParams p{};
   p.tile = tile;
-  p.tile.data = m.data.as<float>();
-  p.tile.weight = m.weight.as<float>();
-  p.tile.coverage = tile.coverage != nullptr ? m.coverage.as<float>() : nullptr;
   p.how = how;
   p.rect = rect;
-  p.region = region_;
-  p.map_x = m.map_x.as<double>();
-  p.map_y = m.map_y.as<double>();
-  p.acc = m.acc.as<double>();
-  p.table = m.table.as<double>();
-  p.phases = m.phases;
+  p.region = region;
+  p.acc = acc;
+  p.table = table;
+  p.phases = phases;
+  return p;
+}
+
+void launch(const AddParams& p, int kernel, int node_taps) {
   const dim3 block(32, 8);
-  const dim3 grid((rect.cols + block.x - 1) / block.x, (rect.rows + block.y - 1) / block.y);
-  switch (how.kernel) {
-    case 0: accumulate_kernel<0><<<grid, block>>>(p); break;
-    case 1: accumulate_kernel<1><<<grid, block>>>(p); break;
-    case 2: accumulate_kernel<2><<<grid, block>>>(p); break;
-    default: accumulate_kernel<3><<<grid, block>>>(p); break;
+  const dim3 grid((p.rect.cols + block.x - 1) / block.x, (p.rect.rows + block.y - 1) / block.y);
+  switch (kernel) {
+    case 0: launch_kernel<0>(p, node_taps, grid, block); break;
+    case 1: launch_kernel<1>(p, node_taps, grid, block); break;
+    case 2: launch_kernel<2>(p, node_taps, grid, block); break;
+    default: launch_kernel<3>(p, node_taps, grid, block); break;
   }
   check(cudaGetLastError(), "accumulate kernel launch");
   check(cudaDeviceSynchronize(), "accumulate kernel");
 }
 
-long long DeviceAccumulator::finish(float* image, float* weight, float* coverage) {
+}  // namespace
+
+void DeviceAccumulator::add(const DeviceTile& tile, const Contribution& how, const Rect& rect, const MapNodes& nodes) {
+  if (rect.area() <= 0) return;
   Impl& m = *impl_;
-  const long long n = region_.area();
+  if (tile.device().channels != m.channels) throw DeviceError("DeviceAccumulator: tile channels differ");
+  const std::size_t n = static_cast<std::size_t>(nodes.nx) * nodes.ny;
+  upload(m.nodes_x, nodes.x, n, "upload map nodes");
+  upload(m.nodes_y, nodes.y, n, "upload map nodes");
+  AddParams p = base_params(tile.device(), how, rect, region_, m.acc.as<double>(), m.table.as<double>(), m.phases);
+  p.nodes = NodeView{nodes.step, nodes.bicubic, nodes.kx0, nodes.ky0, nodes.nx, m.nodes_x.as<double>(),
+                     m.nodes_y.as<double>()};
+  launch(p, how.kernel, nodes.bicubic ? 4 : 2);
+}
+
+void DeviceAccumulator::add(const DeviceTile& tile, const Contribution& how, const Rect& rect, const double* map_x,
+                            const double* map_y) {
+  if (rect.area() <= 0) return;
+  Impl& m = *impl_;
+  if (tile.device().channels != m.channels) throw DeviceError("DeviceAccumulator: tile channels differ");
+  upload(m.map_x, map_x, static_cast<std::size_t>(rect.area()), "upload pixel map");
+  upload(m.map_y, map_y, static_cast<std::size_t>(rect.area()), "upload pixel map");
+  AddParams p = base_params(tile.device(), how, rect, region_, m.acc.as<double>(), m.table.as<double>(), m.phases);
+  p.map_x = m.map_x.as<double>();
+  p.map_y = m.map_y.as<double>();
+  launch(p, how.kernel, 0);
+}
+
+long long DeviceAccumulator::finish_rows(int r0, int rows, float* image, float* weight, float* coverage) {
+  Impl& m = *impl_;
+  const long long n = static_cast<long long>(rows) * region_.cols;
   if (n <= 0) return 0;
+  if (n > m.finish_capacity || r0 < 0 || r0 + rows > region_.rows)
+    throw DeviceError("DeviceAccumulator: finish rows outside the region or the buffers");
   const std::size_t fn = static_cast<std::size_t>(n);
-  m.img.reserve(fn * m.channels * sizeof(float));
-  m.wgt.reserve(fn * sizeof(float));
-  m.cov.reserve(fn * sizeof(float));
-  m.counter.reserve(sizeof(unsigned long long));
   check(cudaMemset(m.counter.ptr, 0, sizeof(unsigned long long)), "cudaMemset counter");
   const int threads = 256;
   const unsigned blocks = static_cast<unsigned>((n + threads - 1) / threads);
-  finish_kernel<<<blocks, threads>>>(m.acc.as<double>(), n, m.channels, m.img.as<float>(), m.wgt.as<float>(),
-                                     m.cov.as<float>(), m.counter.as<unsigned long long>());
+  finish_kernel<<<blocks, threads>>>(m.acc.as<double>(), region_.area(), static_cast<long long>(r0) * region_.cols, n,
+                                     m.channels, m.img.as<float>(), m.wgt.as<float>(), m.cov.as<float>(),
+                                     m.counter.as<unsigned long long>());
   check(cudaGetLastError(), "finish kernel launch");
   check(cudaMemcpy(image, m.img.ptr, fn * m.channels * sizeof(float), cudaMemcpyDeviceToHost), "download image");
   check(cudaMemcpy(weight, m.wgt.ptr, fn * sizeof(float), cudaMemcpyDeviceToHost), "download weight");
@@ -308,30 +438,6 @@ long long DeviceAccumulator::finish(float* image, float* weight, float* coverage
   unsigned long long covered = 0;
   check(cudaMemcpy(&covered, m.counter.ptr, sizeof covered, cudaMemcpyDeviceToHost), "download count");
   return static_cast<long long>(covered);
-}
-
-void DeviceAccumulator::load(const double* host, std::size_t plane, std::size_t row_stride, int host_x0,
-                             int host_y0) {
-  const std::size_t n = static_cast<std::size_t>(region_.area());
-  if (n == 0) return;
-  const std::size_t off = static_cast<std::size_t>(region_.y0 - host_y0) * row_stride + (region_.x0 - host_x0);
-  for (int k = 0; k < impl_->channels + 2; ++k)
-    check(cudaMemcpy2D(impl_->acc.as<double>() + k * n, region_.cols * sizeof(double), host + k * plane + off,
-                       row_stride * sizeof(double), region_.cols * sizeof(double), region_.rows,
-                       cudaMemcpyHostToDevice),
-          "upload accumulators");
-}
-
-void DeviceAccumulator::store(double* host, std::size_t plane, std::size_t row_stride, int host_x0,
-                              int host_y0) const {
-  const std::size_t n = static_cast<std::size_t>(region_.area());
-  if (n == 0) return;
-  const std::size_t off = static_cast<std::size_t>(region_.y0 - host_y0) * row_stride + (region_.x0 - host_x0);
-  for (int k = 0; k < impl_->channels + 2; ++k)
-    check(cudaMemcpy2D(host + k * plane + off, row_stride * sizeof(double), impl_->acc.as<double>() + k * n,
-                       region_.cols * sizeof(double), region_.cols * sizeof(double), region_.rows,
-                       cudaMemcpyDeviceToHost),
-          "download accumulators");
 }
 
 }  // namespace zm::gpu

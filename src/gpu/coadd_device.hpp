@@ -1,20 +1,19 @@
-// Phase 5 resampling and co-addition on the GPU: one output rectangle's accumulators live in device memory while
-// tiles are resampled into them, then the rectangle is normalised and comes back as float planes.
+// Phase 5 resampling and co-addition on the GPU: tiles held in device memory, one output band's accumulators
+// beside them, pixel maps interpolated on the device from the host's exact node grid; the band comes back
+// normalised as float rows.
 //
-// Contract with the CPU path (reproject/coadd_tile.cpp, reproject/kernels.cpp): every sample, weight and sum is
-// computed with the same double-precision operations in the same order (the code is built with -fmad=false so
-// no multiply-add is fused, and the Lanczos-3 weights come from the host's own table), and every pixel receives
-// its tiles' contributions in the order the host adds them. The outputs are therefore the CPU's bits; the GPU
-// tests compare them byte for byte. The pixel map is computed on the host (exact WCS node grid, shared code) and
-// uploaded, so both paths sample the tile at the same coordinates.
+// Contract with the CPU path (reproject/coadd_tile.cpp, reproject/kernels.cpp, reproject/pixel_map.cpp): every map
+// coordinate, sample, weight and sum is computed with the same double-precision operations in the same order (the
+// code is built with -fmad=false so no multiply-add is fused, and the Lanczos-3 weights come from the host's own
+// table), and every pixel receives its tiles' contributions in the order the host adds them. The outputs are
+// therefore the CPU's bits; the GPU tests compare them byte for byte.
 //
 // Errors (no device, out of memory, a failed launch) throw DeviceError with the runtime's message; the caller
-// falls back to the CPU for that rectangle. Without CUDA compiled in, constructing a DeviceAccumulator throws.
+// goes back to the CPU. Without CUDA compiled in, constructing a DeviceTile or DeviceAccumulator throws.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -33,8 +32,8 @@ struct Rect {
   long long area() const { return static_cast<long long>(cols) * rows; }
 };
 
-// Tile rows [row0, row0 + rows) of a tile `height` rows tall, as the host read them: `channels` data planes
-// (no-data already NaN), one weight plane (feathered alpha), optionally one coverage plane (frames per pixel).
+// Tile rows [row0, row0 + rows) of a tile `height` rows tall: `channels` data planes (no-data already NaN), one
+// weight plane (feathered alpha), optionally one coverage plane (frames per pixel).
 struct TileRows {
   const float* data = nullptr;
   const float* weight = nullptr;
@@ -55,44 +54,70 @@ struct Contribution {
   double tile_weight = 1.0;
 };
 
-// Device bytes a DeviceAccumulator of `region_pixels` output pixels holds for `channels`, with room for one tile
-// band of `tile_band_pixels` input pixels and a pixel map of `rect_pixels` entries.
-std::uint64_t device_bytes(long long region_pixels, int channels, long long tile_band_pixels, long long rect_pixels);
+// A node grid on the host (reproject's MapNodes): node (i, j) is the exact input position of output pixel
+// ((kx0 + i) * step, (ky0 + j) * step); bicubic (Catmull-Rom, 4 x 4 nodes) or bilinear (2 x 2) in between.
+struct MapNodes {
+  int step = 0;
+  bool bicubic = true;
+  long long kx0 = 0;
+  long long ky0 = 0;
+  int nx = 0;
+  int ny = 0;
+  const double* x = nullptr;
+  const double* y = nullptr;
+};
+
+// A tile's planes uploaded to device memory.
+class DeviceTile {
+ public:
+  explicit DeviceTile(const TileRows& host);
+  ~DeviceTile();
+  DeviceTile(const DeviceTile&) = delete;
+  DeviceTile& operator=(const DeviceTile&) = delete;
+  const TileRows& device() const { return dev_; }
+  static std::uint64_t bytes(long long pixels, int channels, bool coverage) {
+    return static_cast<std::uint64_t>(pixels > 0 ? pixels : 0) * (channels + 1 + (coverage ? 1 : 0)) * sizeof(float);
+  }
+
+ private:
+  TileRows dev_;
+  void* memory_ = nullptr;
+};
 
 class DeviceAccumulator {
  public:
-  // Zeroed accumulators for `region` (sums per channel, weight, coverage; doubles). `lanczos_table` points at
-  // (lanczos_phases + 1) x 6 host weights (reproject's lanczos3_weight_table), copied once.
-  DeviceAccumulator(const Rect& region, int channels, const double* lanczos_table, int lanczos_phases);
+  // Accumulators (sums per channel, weight, coverage; doubles) for regions of up to `capacity_pixels` output
+  // pixels, and finish buffers of up to `finish_pixels`. `lanczos_table` points at (lanczos_phases + 1) x 6 host
+  // weights (reproject's lanczos3_weight_table), copied once.
+  DeviceAccumulator(long long capacity_pixels, long long finish_pixels, int channels, const double* lanczos_table,
+                    int lanczos_phases);
   ~DeviceAccumulator();
   DeviceAccumulator(const DeviceAccumulator&) = delete;
   DeviceAccumulator& operator=(const DeviceAccumulator&) = delete;
 
-  // Resamples `tile` at the input coordinates (map_x, map_y: rect.rows x rect.cols, row-major) of output
-  // rectangle `rect` (inside the region) and adds the contributions. Synchronous.
-  void add(const TileRows& tile, const Contribution& how, const Rect& rect, const double* map_x, const double* map_y);
+  // Device bytes of an accumulator of these sizes (what the VRAM budget is checked against), map buffers for
+  // `map_pixels` point-by-point coordinates included.
+  static std::uint64_t bytes(long long capacity_pixels, long long finish_pixels, int channels, long long map_pixels);
 
-  // Weighted mean (NaN where the weight is 0), weight and coverage of the whole region as float planes
-  // (region.rows x region.cols each; image is channels planes). Returns the pixels with weight > 0.
-  long long finish(float* image, float* weight, float* coverage);
-
-  // Moves the accumulators to another region of at most the constructed area and zeroes them (the incremental
-  // method reuses one accumulator for every chunk of every tile).
+  // Starts a new region (at most capacity pixels) with zeroed sums.
   void rebase(const Rect& region);
 
-  // Host-held accumulators (the incremental method's canvas): load copies the region's sums in from `host`,
-  // store copies them back. Planes sum_0..sum_{C-1}, weight, coverage are `plane` doubles apart, rows
-  // `row_stride` apart, and host element 0 is output pixel (host_x0, host_y0).
-  void load(const double* host, std::size_t plane, std::size_t row_stride, int host_x0, int host_y0);
-  void store(double* host, std::size_t plane, std::size_t row_stride, int host_x0, int host_y0) const;
+  // Resamples `tile` for output rectangle `rect` (inside the region) and adds the contributions, the map coming
+  // from a node grid or point by point (map_x, map_y: rect.rows x rect.cols, row-major, host memory).
+  void add(const DeviceTile& tile, const Contribution& how, const Rect& rect, const MapNodes& nodes);
+  void add(const DeviceTile& tile, const Contribution& how, const Rect& rect, const double* map_x,
+           const double* map_y);
+
+  // Weighted mean (NaN where the weight is 0), weight and coverage of region rows [r0, r0 + rows) as float
+  // planes of rows x region.cols (image: channels planes). Returns the pixels with weight > 0.
+  long long finish_rows(int r0, int rows, float* image, float* weight, float* coverage);
 
   const Rect& region() const { return region_; }
 
  private:
   struct Impl;
   Rect region_;
-  long long capacity_ = 0;
-  std::unique_ptr<Impl> impl_;
+  Impl* impl_ = nullptr;
 };
 
 }  // namespace zm::gpu

@@ -3,15 +3,15 @@
 
 namespace zm::gpu {
 
-std::uint64_t device_bytes(long long region_pixels, int channels, long long tile_band_pixels, long long rect_pixels) {
-  const auto r = static_cast<std::uint64_t>(region_pixels > 0 ? region_pixels : 0);
-  const auto t = static_cast<std::uint64_t>(tile_band_pixels > 0 ? tile_band_pixels : 0);
-  const auto m = static_cast<std::uint64_t>(rect_pixels > 0 ? rect_pixels : 0);
+std::uint64_t DeviceAccumulator::bytes(long long capacity_pixels, long long finish_pixels, int channels,
+                                       long long map_pixels) {
+  const auto r = static_cast<std::uint64_t>(capacity_pixels > 0 ? capacity_pixels : 0);
+  const auto f = static_cast<std::uint64_t>(finish_pixels > 0 ? finish_pixels : 0);
+  const auto m = static_cast<std::uint64_t>(map_pixels > 0 ? map_pixels : 0);
   const auto c = static_cast<std::uint64_t>(channels);
-  constexpr std::uint64_t kTable = 2049u * 6u * sizeof(double);
-  // accumulators and the finished planes, one tile band (data, weight, coverage), the pixel map, the table
-  return r * ((c + 2) * sizeof(double) + (c + 2) * sizeof(float)) + t * (c + 2) * sizeof(float) +
-         m * 2 * sizeof(double) + kTable;
+  constexpr std::uint64_t kTableAndNodes = (2049u * 6u) * sizeof(double) + (1u << 20);
+  // accumulators, the finish buffers, point-by-point map coordinates, the Lanczos table and node grids
+  return r * (c + 2) * sizeof(double) + f * (c + 2) * sizeof(float) + m * 2 * sizeof(double) + kTableAndNodes;
 }
 
 }  // namespace zm::gpu

@@ -1,24 +1,24 @@
-// The GPU coadd in a binary built without CUDA: constructing an accumulator throws, so callers take the CPU path.
+// The GPU coadd in a binary built without CUDA: constructing a device object throws, so callers take the CPU path.
 #include "gpu/coadd_device.hpp"
 
 namespace zm::gpu {
 
 struct DeviceAccumulator::Impl {};
 
-DeviceAccumulator::DeviceAccumulator(const Rect& region, int, const double*, int) : region_(region) {
+DeviceTile::DeviceTile(const TileRows& host) : dev_(host) { throw DeviceError("built without CUDA"); }
+DeviceTile::~DeviceTile() = default;
+
+DeviceAccumulator::DeviceAccumulator(long long, long long, int, const double*, int) {
   throw DeviceError("built without CUDA");
 }
 DeviceAccumulator::~DeviceAccumulator() = default;
 void DeviceAccumulator::rebase(const Rect& region) { region_ = region; }
-void DeviceAccumulator::add(const TileRows&, const Contribution&, const Rect&, const double*, const double*) {
+void DeviceAccumulator::add(const DeviceTile&, const Contribution&, const Rect&, const MapNodes&) {
   throw DeviceError("built without CUDA");
 }
-long long DeviceAccumulator::finish(float*, float*, float*) { throw DeviceError("built without CUDA"); }
-void DeviceAccumulator::load(const double*, std::size_t, std::size_t, int, int) {
+void DeviceAccumulator::add(const DeviceTile&, const Contribution&, const Rect&, const double*, const double*) {
   throw DeviceError("built without CUDA");
 }
-void DeviceAccumulator::store(double*, std::size_t, std::size_t, int, int) const {
-  throw DeviceError("built without CUDA");
-}
+long long DeviceAccumulator::finish_rows(int, int, float*, float*, float*) { throw DeviceError("built without CUDA"); }
 
 }  // namespace zm::gpu

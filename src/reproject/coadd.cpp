@@ -10,14 +10,13 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
-#include <memory>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 
 #include "gpu/coadd_device.hpp"
 #include "gpu/device_probe.hpp"
 #include "io/fits_reader.hpp"
+#include "reproject/coadd_gpu.hpp"
 #include "reproject/coadd_io.hpp"
 #include "reproject/coadd_tile.hpp"
 #include "sched/cancel_token.hpp"
@@ -126,8 +125,6 @@ long long finish_rows(const AccumView& acc, int y0, int rows, int width, int hei
   return covered;
 }
 
-gpu::Rect to_gpu(const PixelRect& r) { return gpu::Rect{r.x0, r.y0, r.cols, r.rows}; }
-
 struct Run {
   CoaddContext ctx;
   const CoaddOptions& opt;
@@ -138,14 +135,6 @@ struct Run {
   long long done = 0;
   long long total = 0;
   CoaddStats stats;
-  // GPU state: wanted and fitting, not yet broken by a device error; one device job at a time.
-  bool gpu = false;
-  std::atomic<bool> gpu_broken{false};
-  std::mutex gpu_lock;
-  std::mutex note_lock;
-  std::atomic<long long> gpu_units{0};
-  std::atomic<long long> cpu_fallbacks{0};
-  std::unique_ptr<gpu::DeviceAccumulator> chunk_device;  // the incremental method's, reused for every chunk
 
   explicit Run(const CoaddOptions& o) : opt(o) {}
 
@@ -191,86 +180,51 @@ struct Run {
     stats.bands = bands;
   }
 
-  bool gpu_on() const { return gpu && !gpu_broken.load(); }
-
-  // A device error sends this unit and every later one to the CPU, which recomputes it from scratch.
-  void gpu_failed(const char* what) {
-    gpu_broken = true;
-    ++cpu_fallbacks;
-    std::lock_guard<std::mutex> lock(note_lock);
-    if (stats.gpu_note.empty()) stats.gpu_note = std::string("GPU error, continued on the CPU: ") + what;
-  }
-
-  // Bands in flight the VRAM budget allows (0: not even one band fits).
-  int gpu_bands_fitting(int rows) const {
-    const long long band_px = static_cast<long long>(ctx.out_width) * rows;
-    const std::uint64_t unit =
-        gpu::device_bytes(band_px, ctx.channels, static_cast<long long>(tile_w) * tile_h, band_px);
-    if (opt.gpu_budget_bytes == 0) return workers;
-    return static_cast<int>(std::min<std::uint64_t>(opt.gpu_budget_bytes / unit, static_cast<std::uint64_t>(workers)));
-  }
-
-  // One band on the GPU: the host loads each tile's rows and map, the device adds them and normalises.
-  bool band_on_gpu(const PixelRect& band, Outputs& out, long long& covered) {
-    const int C = ctx.channels;
-    const std::size_t n = static_cast<std::size_t>(band.area());
+  // The GPU path (coadd_gpu.hpp) when it was asked for and fits; on a device error the chosen CPU method redoes
+  // the whole output (every row is rewritten, so nothing of the failed attempt survives).
+  bool gpu_then_cpu(Outputs& out, bool incremental) {
+    const coadd_detail::GpuCoaddPlan gp =
+        coadd_detail::plan_gpu_coadd(ctx, prepared, opt.gpu_budget_bytes, norm_rows(ctx.out_width));
+    if (!gp.fits()) {
+      stats.gpu_note = gp.note;
+      return cpu(out, incremental);
+    }
+    const long long cpu_total = total;
+    total = done + gp.units;
+    const int cpu_bands = stats.bands;
+    stats.bands = gp.bands;
+    coadd_detail::GpuRunIo io;
+    io.write_rows = [&](int y0, int rows, const std::vector<float>& img, const std::vector<float>& wgt,
+                        const std::vector<float>& cov) {
+      write_rows(y0, rows, ctx.out_width, ctx.out_height, ctx.channels, img, wgt, cov, out);
+    };
+    io.tick = [&] { tick(); };
+    io.cancel = opt.cancel;
+    io.load_in_flight = fit(tile_rows_bytes(tile_w, tile_h, ctx.channels));
     try {
-      gpu::DeviceAccumulator dev(to_gpu(band), C, lanczos3_weight_table(), kLanczosPhases);
-      for (const PreparedTile& t : prepared) {
-        if (!t.used()) continue;
-        const PixelRect r = coadd_detail::intersect(band, t.bbox);
-        if (r.empty()) continue;
-        const coadd_detail::RectInputs in = coadd_detail::load_rect_inputs(ctx, t, r);
-        std::lock_guard<std::mutex> lock(gpu_lock);
-        coadd_detail::add_to_device(ctx, t, r, in, dev);
-      }
-      std::vector<float> img(n * C);
-      std::vector<float> wgt(n);
-      std::vector<float> cov(n);
-      {
-        std::lock_guard<std::mutex> lock(gpu_lock);
-        covered = dev.finish(img.data(), wgt.data(), cov.data());
-      }
-      write_rows(band.y0, band.rows, ctx.out_width, ctx.out_height, C, img, wgt, cov, out);
-      ++gpu_units;
-      return true;
+      const coadd_detail::GpuCoaddResult r = coadd_detail::gpu_coadd(ctx, prepared, gp, io);
+      stats.gpu_units = r.bands_done;
+      stats.covered_pixels = r.covered;
+      stats.gpu_load_seconds = r.load_seconds;
+      stats.gpu_add_seconds = r.add_seconds;
+      stats.gpu_finish_seconds = r.finish_seconds;
+      stats.peak_bytes_estimate =
+          std::max(stats.peak_bytes_estimate, io.load_in_flight * tile_rows_bytes(tile_w, tile_h, ctx.channels) +
+                                                  static_cast<std::uint64_t>(gp.finish_rows) * ctx.out_width *
+                                                      (ctx.channels + 2) * sizeof(float));
+      return !r.cancelled;
     } catch (const gpu::DeviceError& e) {
-      gpu_failed(e.what());
-      return false;
+      stats.gpu_note = std::string("GPU error, redone on the CPU: ") + e.what();
+      stats.cpu_fallbacks = 1;
+      stats.gpu_units = 0;
+      stats.covered_pixels = 0;
+      stats.bands = cpu_bands;
+      total = done + (cpu_total - static_cast<long long>(ctx.tiles->size()));
+      return cpu(out, incremental);
     }
   }
 
-  // One incremental chunk on the GPU: the canvas rows go up, the tile is added, the sums come back. The host
-  // accumulators change only once the device has delivered, so a failure leaves them for the CPU untouched.
-  bool chunk_on_gpu(const PreparedTile& t, const PixelRect& r, const AccumView& view, long long capacity) {
-    try {
-      const coadd_detail::RectInputs in = coadd_detail::load_rect_inputs(ctx, t, r);
-      if (in.empty()) return true;
-      const int C = ctx.channels;
-      const std::size_t n = static_cast<std::size_t>(r.area());
-      std::vector<double> sums(n * (C + 2));
-      std::lock_guard<std::mutex> lock(gpu_lock);
-      if (!chunk_device) {
-        const gpu::Rect cap{r.x0, r.y0, static_cast<int>(capacity), 1};
-        chunk_device = std::make_unique<gpu::DeviceAccumulator>(cap, C, lanczos3_weight_table(), kLanczosPhases);
-      }
-      chunk_device->rebase(to_gpu(r));
-      chunk_device->load(view.base, view.plane, view.row_stride, view.x0, view.y0);
-      coadd_detail::add_to_device(ctx, t, r, in, *chunk_device);
-      chunk_device->store(sums.data(), n, static_cast<std::size_t>(r.cols), r.x0, r.y0);
-      for (int k = 0; k < C + 2; ++k)
-        for (int y = 0; y < r.rows; ++y)
-          std::copy_n(sums.data() + k * n + static_cast<std::size_t>(y) * r.cols, r.cols,
-                      view.base + k * view.plane +
-                          static_cast<std::size_t>(r.y0 + y - view.y0) * view.row_stride + (r.x0 - view.x0));
-      ++gpu_units;
-      return true;
-    } catch (const gpu::DeviceError& e) {
-      chunk_device.reset();
-      gpu_failed(e.what());
-      return false;
-    }
-  }
+  bool cpu(Outputs& out, bool incremental) { return incremental ? this->incremental(out) : reproject_coadd(out); }
 
   bool reproject_coadd(Outputs& out) {
     const int W = ctx.out_width;
@@ -279,23 +233,13 @@ struct Run {
     const int rows = band_rows;
     const int nb = bands;
     const std::uint64_t unit = coadd_footprint(CoaddMethod::ReprojectCoadd, W, rows, C, tile_w, tile_h);
-    int in_flight = fit(unit);
-    if (gpu) {
-      const int fitting = gpu_bands_fitting(rows);
-      if (fitting < 1) {
-        gpu = false;
-        stats.gpu_note = "one band of " + std::to_string(rows) + " rows does not fit the GPU budget";
-      } else {
-        in_flight = std::min(in_flight, fitting);
-      }
-    }
+    const int in_flight = fit(unit);
     stats.peak_bytes_estimate = std::max(stats.peak_bytes_estimate, in_flight * unit);
     std::vector<long long> covered(nb, 0);
     return run_ordered(
         nb, in_flight, opt.cancel,
         [&](int b) {
           const PixelRect band{0, b * rows, W, std::min(rows, H - b * rows)};
-          if (gpu_on() && band_on_gpu(band, out, covered[b])) return;
           std::vector<double> acc(static_cast<std::size_t>(C + 2) * band.area(), 0.0);
           const AccumView view{acc.data(), static_cast<std::size_t>(band.area()), static_cast<std::size_t>(W), 0,
                                band.y0};
@@ -324,12 +268,6 @@ struct Run {
     const std::size_t plane = static_cast<std::size_t>(W) * H;
     coadd_io::ScratchFile accum(ctx.scratch_dir, "accum", static_cast<std::uint64_t>(plane) * (C + 2) * sizeof(double));
     const AccumView view{static_cast<double*>(accum.map()), plane, static_cast<std::size_t>(W), 0, 0};
-    if (gpu && opt.gpu_budget_bytes > 0 &&
-        gpu::device_bytes(static_cast<long long>(rows) * chunk_cols, C, static_cast<long long>(tile_w) * tile_h,
-                          static_cast<long long>(rows) * chunk_cols) > opt.gpu_budget_bytes) {
-      gpu = false;
-      stats.gpu_note = "one chunk does not fit the GPU budget";
-    }
     for (const PreparedTile& t : prepared) {
       if (t.used()) {
         for (int y = t.bbox.y0; y < t.bbox.y0 + t.bbox.rows; y += rows) {
@@ -337,7 +275,6 @@ struct Run {
           for (int x = t.bbox.x0; x < t.bbox.x0 + t.bbox.cols; x += chunk_cols) {
             const PixelRect r{x, y, std::min(chunk_cols, t.bbox.x0 + t.bbox.cols - x),
                               std::min(rows, t.bbox.y0 + t.bbox.rows - y)};
-            if (gpu_on() && chunk_on_gpu(t, r, view, static_cast<long long>(rows) * chunk_cols)) continue;
             coadd_detail::accumulate_rect(ctx, t, r, view);
           }
           release_rows(accum, plane, C, W, y, std::min(rows, t.bbox.y0 + t.bbox.rows - y));
@@ -442,27 +379,27 @@ CoaddStats coadd_tiles(const std::vector<CoaddInput>& tiles, const Wcs& out_wcs,
   }
   const bool incremental = options.method == CoaddMethod::Incremental;
   run.plan(incremental);
-  run.gpu = options.use_gpu && built_with_cuda();
+  const bool use_gpu = options.use_gpu && built_with_cuda();
   if (options.use_gpu && !built_with_cuda()) run.stats.gpu_note = "built without CUDA";
 
   tbb::task_arena arena(run.workers);
   arena.execute([&] {
-    if (!run.prepare()) {
+    const auto tp = std::chrono::steady_clock::now();
+    const bool prepared = run.prepare();
+    run.stats.prepare_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - tp).count();
+    if (!prepared) {
       run.stats.cancelled = true;
       return;
     }
     Outputs out(outputs, out_width, out_height, channels);
-    const bool ok = incremental ? run.incremental(out) : run.reproject_coadd(out);
+    const bool ok = use_gpu ? run.gpu_then_cpu(out, incremental) : run.cpu(out, incremental);
     if (!ok) {
       run.stats.cancelled = true;
       return;
     }
     out.commit();
   });
-  run.chunk_device.reset();
   run.prepared.clear();  // removes the scratch planes
-  run.stats.gpu_units = run.gpu_units.load();
-  run.stats.cpu_fallbacks = run.cpu_fallbacks.load();
   run.stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return run.stats;
 }

@@ -97,6 +97,10 @@ struct CoaddStats {
   long long gpu_units = 0;       // bands (ReprojectCoadd) or tile chunks (Incremental) accumulated on the GPU
   long long cpu_fallbacks = 0;   // units the GPU started but the CPU redid after a device error
   std::string gpu_note;          // why the GPU was not used, or the device error behind a fallback
+  double prepare_seconds = 0;    // weight planes, boxes and map grids (both paths)
+  double gpu_load_seconds = 0;   // GPU path: reading tiles and uploading them
+  double gpu_add_seconds = 0;    // GPU path: node grids and the resample/accumulate kernels
+  double gpu_finish_seconds = 0; // GPU path: normalising, downloading and writing rows
 };
 
 // Throws InputError for an unreadable tile (or one whose size/channels disagree with its CoaddInput),

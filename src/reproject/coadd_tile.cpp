@@ -95,22 +95,13 @@ PreparedTile prepare_tile(const CoaddContext& ctx, int index) {
   return t;
 }
 
-RectInputs load_rect_inputs(const CoaddContext& ctx, const PreparedTile& tile, const PixelRect& rect) {
-  RectInputs in;
-  if (rect.empty() || !tile.used()) return in;
+void read_tile_rows(const CoaddContext& ctx, const PreparedTile& tile, RectInputs& in) {
   const CoaddInput& tin = (*ctx.tiles)[tile.index];
   const int tw = tile.width;
   const int th = tile.height;
   const int C = tile.channels;
-
-  WcsPixelTransform out_to_in(*ctx.out_wcs, tin.wcs);
-  in.map = compute_pixel_map(out_to_in, rect, tile.grid);
-  const RowRange data_rows = input_rows_needed(in.map, ctx.options->kernel, tw, th);
-  if (data_rows.empty()) return in;
-  in.need = merge(data_rows, input_rows_needed(in.map, Kernel::Bilinear, tw, th));
   const int n = in.need.count();
   const std::size_t band_px = static_cast<std::size_t>(n) * tw;
-
   in.data.resize(band_px * C);
   FitsImageReader reader(tin.path.string());
   reader.read_rows(in.need.begin, n, in.data);
@@ -126,6 +117,28 @@ RectInputs load_rect_inputs(const CoaddContext& ctx, const PreparedTile& tile, c
   for (std::size_t i = 0; i < band_px; ++i)
     if (!(in.weight[i] > 0.0f))
       for (int c = 0; c < C; ++c) in.data[c * band_px + i] = kNaNf;
+}
+
+RectInputs load_whole_tile(const CoaddContext& ctx, const PreparedTile& tile) {
+  RectInputs in;
+  if (!tile.used()) return in;
+  in.need = RowRange{0, tile.height};
+  read_tile_rows(ctx, tile, in);
+  return in;
+}
+
+RectInputs load_rect_inputs(const CoaddContext& ctx, const PreparedTile& tile, const PixelRect& rect) {
+  RectInputs in;
+  if (rect.empty() || !tile.used()) return in;
+  const CoaddInput& tin = (*ctx.tiles)[tile.index];
+  const int tw = tile.width;
+  const int th = tile.height;
+  WcsPixelTransform out_to_in(*ctx.out_wcs, tin.wcs);
+  in.map = compute_pixel_map(out_to_in, rect, tile.grid);
+  const RowRange data_rows = input_rows_needed(in.map, ctx.options->kernel, tw, th);
+  if (data_rows.empty()) return in;
+  in.need = merge(data_rows, input_rows_needed(in.map, Kernel::Bilinear, tw, th));
+  read_tile_rows(ctx, tile, in);
   return in;
 }
 
@@ -187,18 +200,8 @@ void accumulate_rect(const CoaddContext& ctx, const PreparedTile& tile, const Pi
   });
 }
 
-void add_to_device(const CoaddContext& ctx, const PreparedTile& tile, const PixelRect& rect, const RectInputs& in,
-                   gpu::DeviceAccumulator& device) {
-  if (in.empty()) return;
+gpu::Contribution contribution(const CoaddContext& ctx, const PreparedTile& tile) {
   const CoaddInput& tin = (*ctx.tiles)[tile.index];
-  const gpu::TileRows rows{in.data.data(),
-                           in.weight.data(),
-                           tile.has_coverage ? in.coverage.data() : nullptr,
-                           tile.channels,
-                           tile.width,
-                           tile.height,
-                           in.need.begin,
-                           in.need.count()};
   gpu::Contribution how;
   how.kernel = static_cast<int>(ctx.options->kernel);
   for (int c = 0; c < tile.channels; ++c) {
@@ -206,7 +209,7 @@ void add_to_device(const CoaddContext& ctx, const PreparedTile& tile, const Pixe
     how.offset[c] = tin.offset[c];
   }
   how.tile_weight = tin.weight;
-  device.add(rows, how, gpu::Rect{rect.x0, rect.y0, rect.cols, rect.rows}, in.map.x.data(), in.map.y.data());
+  return how;
 }
 
 }  // namespace zm::coadd_detail

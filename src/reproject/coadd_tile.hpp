@@ -66,14 +66,14 @@ struct RectInputs {
   bool empty() const { return need.empty(); }
 };
 RectInputs load_rect_inputs(const CoaddContext& ctx, const PreparedTile& tile, const PixelRect& rect);
+// Every row of the tile (map left empty): what the GPU holds in device memory.
+RectInputs load_whole_tile(const CoaddContext& ctx, const PreparedTile& tile);
 
 // Adds tile `tile`'s contributions over output rectangle `rect` (inside the tile's bbox) to `acc`. Rows run in
 // parallel; each pixel is touched by one thread, so the sums do not depend on the thread count.
 void accumulate_rect(const CoaddContext& ctx, const PreparedTile& tile, const PixelRect& rect, const AccumView& acc);
-// The same on the GPU from inputs the host loaded for `rect` (inside `device`'s region); bit-identical sums.
-// Throws gpu::DeviceError.
-void add_to_device(const CoaddContext& ctx, const PreparedTile& tile, const PixelRect& rect, const RectInputs& in,
-                   gpu::DeviceAccumulator& device);
+// The tile's kernel, gain, offset and weight as the GPU takes them.
+gpu::Contribution contribution(const CoaddContext& ctx, const PreparedTile& tile);
 
 // Intersection of two rectangles (empty when they do not meet).
 PixelRect intersect(const PixelRect& a, const PixelRect& b);

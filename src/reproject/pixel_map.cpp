@@ -307,6 +307,27 @@ MapGrid choose_map_grid(PixelTransform& out_to_in, const PixelRect& region, cons
   return grid;
 }
 
+bool MapNodes::all_finite() const {
+  for (std::size_t i = 0; i < x.size(); ++i)
+    if (!std::isfinite(x[i]) || !std::isfinite(y[i])) return false;
+  return true;
+}
+
+MapNodes map_nodes(PixelTransform& out_to_in, const PixelRect& band, const MapGrid& grid) {
+  if (grid.exact() || band.empty()) throw std::invalid_argument("map_nodes: needs an interpolation grid and a band");
+  NodeGrid g = build_nodes(out_to_in, band, grid.step, grid.interp);
+  MapNodes m;
+  m.step = g.step;
+  m.interp = g.interp;
+  m.kx0 = g.kx0;
+  m.ky0 = g.ky0;
+  m.nx = g.nx;
+  m.ny = g.ny;
+  m.x = std::move(g.x);
+  m.y = std::move(g.y);
+  return m;
+}
+
 PixelMap compute_pixel_map(PixelTransform& out_to_in, const PixelRect& band, const MapGrid& grid) {
   PixelMap map;
   map.band = band;

@@ -78,6 +78,23 @@ PixelMap compute_pixel_map(const Wcs& output, const Wcs& input, const PixelRect&
 PixelMap compute_pixel_map(const Wcs& output, const Wcs& input, const PixelRect& band,
                            const PixelMapOptions& options = {});
 
+// The exact nodes an interpolated map of `band` is computed from, for back ends that interpolate elsewhere (the
+// GPU): node (i, j) is output pixel ((kx0 + i) * step, (ky0 + j) * step), row-major nx x ny. Interpolating them
+// with compute_pixel_map's arithmetic gives its values bit for bit wherever every node is finite.
+struct MapNodes {
+  int step = 0;
+  MapInterp interp = MapInterp::Bicubic;
+  long long kx0 = 0;
+  long long ky0 = 0;
+  int nx = 0;
+  int ny = 0;
+  std::vector<double> x;
+  std::vector<double> y;
+  bool all_finite() const;
+};
+// Requires a grid that is not exact (grid.step > 0).
+MapNodes map_nodes(PixelTransform& out_to_in, const PixelRect& band, const MapGrid& grid);
+
 // Exact affine map (cheap enough to need no grid): output pixel (x, y) -> out_to_in(x, y).
 PixelMap affine_pixel_map(const Affine2x3& out_to_in, const PixelRect& band);
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -155,7 +156,8 @@ struct CoaddGpuTest : ::testing::Test {
   static void expect_same(const Result& gpu, const Result& cpu, const std::string& what) {
     EXPECT_EQ(diff_report(gpu.image, cpu.image), diff_report(cpu.image, cpu.image)) << what << " (image)";
     EXPECT_EQ(diff_report(gpu.weight, cpu.weight), diff_report(cpu.weight, cpu.weight)) << what << " (weight)";
-    EXPECT_EQ(diff_report(gpu.coverage, cpu.coverage), diff_report(cpu.coverage, cpu.coverage)) << what << " (coverage)";
+    EXPECT_EQ(diff_report(gpu.coverage, cpu.coverage), diff_report(cpu.coverage, cpu.coverage))
+        << what << " (coverage)";
     EXPECT_EQ(gpu.stats.covered_pixels, cpu.stats.covered_pixels) << what;
   }
 };
@@ -196,7 +198,8 @@ TEST_F(CoaddGpuTest, EveryKernelAndMethodMatchesTheCpuBitForBit) {
         cpu.band_rows = 64;
         CoaddOptions gpu = cpu;
         gpu.use_gpu = true;
-        const std::string what = std::string(to_string(k)) + (m == CoaddMethod::Incremental ? " incremental" : " reproject_coadd") +
+        const std::string what = std::string(to_string(k)) +
+                                 (m == CoaddMethod::Incremental ? " incremental" : " reproject_coadd") +
                                  ", " + std::to_string(channels) + " channel(s)";
         const Result a = run(cpu, channels);
         const Result b = run(gpu, channels);
@@ -215,18 +218,21 @@ TEST_F(CoaddGpuTest, BandingWorkersAndBudgetsDoNotChangeABit) {
   CoaddOptions cpu;
   cpu.workers = 1;
   const Result ref = run(cpu, 3);
+  int most_bands = 0;
   for (int workers : {1, 3, 8}) {
-    for (int rows : {17, 256}) {
+    for (std::uint64_t budget : {std::uint64_t{0}, std::uint64_t{24} << 20, std::uint64_t{9} << 20}) {
       CoaddOptions gpu;
       gpu.use_gpu = true;
       gpu.workers = workers;
-      gpu.band_rows = rows;
-      gpu.gpu_budget_bytes = 64u << 20;
+      gpu.gpu_budget_bytes = budget;
       const Result r = run(gpu, 3);
-      expect_same(r, ref, std::to_string(workers) + " workers, " + std::to_string(rows) + " rows");
+      expect_same(r, ref, std::to_string(workers) + " workers, GPU budget " + std::to_string(budget));
       EXPECT_EQ(r.stats.gpu_units, r.stats.bands);
+      EXPECT_EQ(r.stats.cpu_fallbacks, 0);
+      most_bands = std::max(most_bands, r.stats.bands);
     }
   }
+  EXPECT_GE(most_bands, 4) << "the small budgets must split the canvas into bands";
 }
 
 TEST_F(CoaddGpuTest, AGpuBudgetTooSmallForOneBandRunsOnTheCpu) {
@@ -242,7 +248,7 @@ TEST_F(CoaddGpuTest, AGpuBudgetTooSmallForOneBandRunsOnTheCpu) {
   expect_same(b, a, "tiny GPU budget");
   EXPECT_EQ(b.stats.gpu_units, 0);
   EXPECT_EQ(b.stats.cpu_fallbacks, 0);
-  EXPECT_NE(b.stats.gpu_note.find("does not fit"), std::string::npos) << b.stats.gpu_note;
+  EXPECT_NE(b.stats.gpu_note.find("more than the GPU budget"), std::string::npos) << b.stats.gpu_note;
 }
 
 }  // namespace
