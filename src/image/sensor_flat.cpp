@@ -26,6 +26,32 @@ void SensorFlat::apply_rows(float* planes, int channels, int row0, int nrows) co
   }
 }
 
+double SensorFlat::at(double x, double y) const {
+  if (q == 0.0 || width <= 0) return 1.0;
+  const double dx = x - 0.5 * (width - 1), dy = y - 0.5 * (height - 1);
+  const double r2 = 0.25 * (static_cast<double>(width) * width + static_cast<double>(height) * height);
+  return 1.0 + q * (dx * dx + dy * dy) / r2;
+}
+
+double flattened_sky_factor(const std::vector<float>& mesh, const SensorFlat& flat, int width, int height) {
+  const std::size_t n = static_cast<std::size_t>(kSkyMeshSide) * kSkyMeshSide;
+  if (!flat.applies_to(width, height) || mesh.size() != n) return 1.0;
+  std::vector<double> v;
+  for (int by = 0; by < kSkyMeshSide; ++by)
+    for (int bx = 0; bx < kSkyMeshSide; ++bx) {
+      const float m = mesh[static_cast<std::size_t>(by) * kSkyMeshSide + bx];
+      if (!std::isfinite(m)) continue;
+      // Centre of the block sky_mesh() measured (same integer edges).
+      const double cx = 0.5 * (bx * width / kSkyMeshSide + (bx + 1) * width / kSkyMeshSide - 1);
+      const double cy = 0.5 * (by * height / kSkyMeshSide + (by + 1) * height / kSkyMeshSide - 1);
+      v.push_back(m / flat.at(cx, cy));
+    }
+  if (v.size() < n / 2) return 1.0;
+  auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
+  std::nth_element(v.begin(), mid, v.end());
+  return *mid;
+}
+
 std::vector<float> sky_mesh(const ImageF& image, int channel, float level) {
   std::vector<float> out(static_cast<std::size_t>(kSkyMeshSide) * kSkyMeshSide, std::numeric_limits<float>::quiet_NaN());
   if (!(level > 0.0f) || channel < 0 || channel >= image.channels) return out;

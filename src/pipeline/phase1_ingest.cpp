@@ -244,7 +244,13 @@ namespace {
 void apply_run_vignetting(EventStream& events, std::vector<FrameRecord>& frames) {
   if (frames.empty()) return;
   const VignettingEstimate v = estimate_vignetting(frames);
-  for (auto& f : frames) f.flat = v.flat;
+  for (auto& f : frames) {
+    f.flat = v.flat;
+    // The routes' frame offsets start from the sky median, which must be that of the frame as read (divided by the
+    // flat), not of the raw frame: the two differ by ~q/2 of the sky (not written back: the manifest keeps raw).
+    const double k = flattened_sky_factor(f.sky_mesh, f.flat, f.width, f.height);
+    for (float& m : f.sky_median) m = static_cast<float>(m * k);
+  }
   events.info(pipeline_keys::kVignettingModel, {{"phase", "1"},
                                                 {"applied", v.flat.q != 0.0},
                                                 {"q", v.q},

@@ -1,7 +1,9 @@
 // SensorFlat and sky_mesh against analytic vignetting.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "image/sensor_flat.hpp"
 
@@ -55,6 +57,24 @@ TEST(SkyMesh, ReadsTheProfileRelativeToTheLevel) {
   const double expected = 1.0 - 0.08 * (bx * bx + by * by) / (0.25 * (w * w + h * h));
   EXPECT_NEAR(mesh[0], expected, 0.004);
   EXPECT_TRUE(std::isnan(sky_mesh(img, 1, 0.0f)[0]));  // no level, no mesh
+}
+
+TEST(FlattenedSkyFactor, TakesTheRawMedianToTheFlattenedSky) {
+  const int w = 240, h = 180;
+  const ImageF img = vignetted_sky(w, h, -0.06, 500.0f);
+  std::vector<float> g(img.plane(1), img.plane(1) + img.plane_size());
+  std::nth_element(g.begin(), g.begin() + g.size() / 2, g.end());
+  const float raw_median = g[g.size() / 2];
+  ASSERT_LT(raw_median, 495.0f);  // the raw median reads the vignetting (the sky is 500 once divided)
+  const SensorFlat flat{-0.06, w, h};
+  const double k = flattened_sky_factor(sky_mesh(img, 1, raw_median), flat, w, h);
+  EXPECT_NEAR(raw_median * k, 500.0, 0.25);
+  // Not for another sensor, no profile, or a mesh with too few blocks.
+  EXPECT_EQ(flattened_sky_factor(sky_mesh(img, 1, raw_median), SensorFlat{-0.06, h, w}, w, h), 1.0);
+  EXPECT_EQ(flattened_sky_factor(sky_mesh(img, 1, raw_median), SensorFlat{}, w, h), 1.0);
+  std::vector<float> holes(static_cast<std::size_t>(kSkyMeshSide) * kSkyMeshSide, std::nanf(""));
+  holes[0] = 1.0f;
+  EXPECT_EQ(flattened_sky_factor(holes, flat, w, h), 1.0);
 }
 
 }  // namespace
