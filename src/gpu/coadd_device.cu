@@ -296,6 +296,24 @@ void launch_kernel(const AddParams& p, int node_taps, dim3 grid, dim3 block) {
 
 }  // namespace
 
+PinnedFloats::PinnedFloats(std::size_t count) : count_(count) {
+  void* p = nullptr;
+  if (cudaMallocHost(&p, count * sizeof(float)) == cudaSuccess) {
+    data_ = static_cast<float*>(p);
+    pinned_ = true;
+  } else {
+    cudaGetLastError();  // the failure is not sticky: reset the runtime's last error
+    data_ = new float[count];
+  }
+}
+
+PinnedFloats::~PinnedFloats() {
+  if (pinned_)
+    cudaFreeHost(data_);
+  else
+    delete[] data_;
+}
+
 DeviceTile::DeviceTile(const TileRows& host) : dev_(host) {
   const std::size_t px = static_cast<std::size_t>(host.width) * host.rows;
   const std::size_t bytes = DeviceTile::bytes(static_cast<long long>(px), host.channels, host.coverage != nullptr);

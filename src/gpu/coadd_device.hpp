@@ -67,6 +67,23 @@ struct MapNodes {
   const double* y = nullptr;
 };
 
+// Page-locked host memory for downloads (DMA straight into it, no staging copy); plain memory when the driver
+// refuses or without CUDA.
+class PinnedFloats {
+ public:
+  explicit PinnedFloats(std::size_t count);
+  ~PinnedFloats();
+  PinnedFloats(const PinnedFloats&) = delete;
+  PinnedFloats& operator=(const PinnedFloats&) = delete;
+  float* data() const { return data_; }
+  std::size_t size() const { return count_; }
+
+ private:
+  float* data_ = nullptr;
+  std::size_t count_ = 0;
+  bool pinned_ = false;
+};
+
 // A tile's planes uploaded to device memory.
 class DeviceTile {
  public:

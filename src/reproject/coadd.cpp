@@ -90,15 +90,14 @@ struct Outputs {
 };
 
 // Writes output rows [y0, y0 + rows) (full width) from float planes: image channels x n, weight n, coverage n.
-void write_rows(int y0, int rows, int width, int height, int channels, const std::vector<float>& img,
-                const std::vector<float>& wgt, const std::vector<float>& cov, Outputs& out) {
+void write_rows(int y0, int rows, int width, int height, int channels, const float* img, const float* wgt,
+                const float* cov, Outputs& out) {
   const std::size_t n = static_cast<std::size_t>(rows) * width;
   const std::uint64_t row_off = static_cast<std::uint64_t>(y0) * width * sizeof(float);
   const std::uint64_t plane_bytes = static_cast<std::uint64_t>(width) * height * sizeof(float);
-  for (int c = 0; c < channels; ++c)
-    out.image.pwrite(c * plane_bytes + row_off, img.data() + c * n, n * sizeof(float));
-  out.weight.pwrite(row_off, wgt.data(), n * sizeof(float));
-  out.coverage.pwrite(row_off, cov.data(), n * sizeof(float));
+  for (int c = 0; c < channels; ++c) out.image.pwrite(c * plane_bytes + row_off, img + c * n, n * sizeof(float));
+  out.weight.pwrite(row_off, wgt, n * sizeof(float));
+  out.coverage.pwrite(row_off, cov, n * sizeof(float));
 }
 
 // Normalises accumulator rows [y0, y0 + rows) (full output width, view `acc`) and writes them. Returns the
@@ -121,7 +120,7 @@ long long finish_rows(const AccumView& acc, int y0, int rows, int width, int hei
     wgt[i] = static_cast<float>(w);
     cov[i] = static_cast<float>(csum[i]);
   }
-  write_rows(y0, rows, width, height, channels, img, wgt, cov, out);
+  write_rows(y0, rows, width, height, channels, img.data(), wgt.data(), cov.data(), out);
   return covered;
 }
 
@@ -194,8 +193,7 @@ struct Run {
     const int cpu_bands = stats.bands;
     stats.bands = gp.bands;
     coadd_detail::GpuRunIo io;
-    io.write_rows = [&](int y0, int rows, const std::vector<float>& img, const std::vector<float>& wgt,
-                        const std::vector<float>& cov) {
+    io.write_rows = [&](int y0, int rows, const float* img, const float* wgt, const float* cov) {
       write_rows(y0, rows, ctx.out_width, ctx.out_height, ctx.channels, img, wgt, cov, out);
     };
     io.tick = [&] { tick(); };
@@ -210,7 +208,7 @@ struct Run {
       stats.gpu_finish_seconds = r.finish_seconds;
       stats.peak_bytes_estimate =
           std::max(stats.peak_bytes_estimate, io.load_in_flight * tile_rows_bytes(tile_w, tile_h, ctx.channels) +
-                                                  static_cast<std::uint64_t>(gp.finish_rows) * ctx.out_width *
+                                                  2 * static_cast<std::uint64_t>(gp.finish_rows) * ctx.out_width *
                                                       (ctx.channels + 2) * sizeof(float));
       return !r.cancelled;
     } catch (const gpu::DeviceError& e) {

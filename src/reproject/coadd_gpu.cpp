@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <map>
 #include <memory>
 
@@ -78,6 +79,37 @@ void upload_tiles(const CoaddContext& ctx, const std::vector<PreparedTile>& tile
   }
 }
 
+// Two sets of page-locked finish buffers: the device fills one while a writer thread writes the other.
+struct FinishBuffers {
+  std::size_t pixels;
+  int channels;
+  std::unique_ptr<gpu::PinnedFloats> set[2];
+  FinishBuffers(std::size_t px, int c) : pixels(px), channels(c) {
+    for (auto& s : set) s = std::make_unique<gpu::PinnedFloats>(px * (c + 2));
+  }
+  float* img(int k) const { return set[k]->data(); }
+  float* wgt(int k) const { return set[k]->data() + pixels * channels; }
+  float* cov(int k) const { return set[k]->data() + pixels * (channels + 1); }
+};
+
+// Normalises and writes a band in steps of `step` rows, each write overlapping the next step's download.
+void finish_band(gpu::DeviceAccumulator& acc, const PixelRect& band, int step, const GpuRunIo& io,
+                 const FinishBuffers& buf, GpuCoaddResult& res) {
+  std::future<void> writing;
+  int k = 0;
+  for (int r0 = 0; r0 < band.rows; r0 += step, k ^= 1) {
+    const int n = std::min(step, band.rows - r0);
+    res.covered += acc.finish_rows(r0, n, buf.img(k), buf.wgt(k), buf.cov(k));
+    if (writing.valid()) writing.get();  // the other set is free again (and its write error, if any, surfaces)
+    const int y0 = band.y0 + r0;
+    writing = std::async(std::launch::async, [&io, &buf, y0, n, k] {
+      io.write_rows(y0, n, buf.img(k), buf.wgt(k), buf.cov(k));
+    });
+    io.tick();
+  }
+  if (writing.valid()) writing.get();
+}
+
 }  // namespace
 
 GpuCoaddPlan plan_gpu_coadd(const CoaddContext& ctx, const std::vector<PreparedTile>& tiles, std::uint64_t budget,
@@ -124,6 +156,7 @@ GpuCoaddResult gpu_coadd(const CoaddContext& ctx, const std::vector<PreparedTile
   gpu::DeviceAccumulator acc(static_cast<long long>(W) * plan.band_rows, static_cast<long long>(W) * plan.finish_rows,
                              C, lanczos3_weight_table(), kLanczosPhases);
   std::map<int, std::unique_ptr<gpu::DeviceTile>> resident;
+  FinishBuffers buffers(static_cast<std::size_t>(plan.finish_rows) * W, C);
   for (int b = 0; b < plan.bands; ++b) {
     if (io.cancel != nullptr && io.cancel->requested()) {
       res.cancelled = true;
@@ -149,16 +182,7 @@ GpuCoaddResult gpu_coadd(const CoaddContext& ctx, const std::vector<PreparedTile
       const PreparedTile& t = tiles[it->first];
       it = (t.bbox.y0 + t.bbox.rows <= band.y0 + band.rows) ? resident.erase(it) : std::next(it);
     }
-    for (int r0 = 0; r0 < band.rows; r0 += plan.finish_rows) {
-      const int n = std::min(plan.finish_rows, band.rows - r0);
-      const std::size_t px = static_cast<std::size_t>(n) * W;
-      std::vector<float> img(px * C);
-      std::vector<float> wgt(px);
-      std::vector<float> cov(px);
-      res.covered += acc.finish_rows(r0, n, img.data(), wgt.data(), cov.data());
-      io.write_rows(band.y0 + r0, n, img, wgt, cov);
-      io.tick();
-    }
+    finish_band(acc, band, plan.finish_rows, io, buffers, res);
     res.finish_seconds += since(t0);
     ++res.bands_done;
   }

@@ -30,9 +30,8 @@ GpuCoaddPlan plan_gpu_coadd(const CoaddContext& ctx, const std::vector<PreparedT
 // What the run lends the GPU path: where finished rows go, progress, cancellation, how many tiles may be read
 // from disk at once (host memory).
 struct GpuRunIo {
-  std::function<void(int y0, int rows, const std::vector<float>& img, const std::vector<float>& wgt,
-                     const std::vector<float>& cov)>
-      write_rows;
+  // Called from a writer thread, one call at a time, rows in order.
+  std::function<void(int y0, int rows, const float* img, const float* wgt, const float* cov)> write_rows;
   std::function<void()> tick;
   const CancelToken* cancel = nullptr;
   int load_in_flight = 1;
