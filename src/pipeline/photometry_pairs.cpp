@@ -426,9 +426,17 @@ std::vector<std::vector<int>> sector_overlapping(const std::vector<SkyCoord>& ce
 }
 
 std::vector<std::pair<int, int>> photometry_pairs(const std::vector<SkyCoord>& centres,
-                                                  const std::vector<double>& radii_deg, int k) {
+                                                  const std::vector<double>& radii_deg, int k,
+                                                  int all_pairs_max_frames) {
   FrameIndex fi(centres, radii_deg);
   std::vector<std::pair<int, int>> pairs;
+  const int n = static_cast<int>(centres.size());
+  if (n <= all_pairs_max_frames) {  // every overlapping pair: cheap at this size, and the best tied gains
+    for (int i = 0; i < n; ++i)
+      for (int j = i + 1; j < n; ++j)
+        if (footprints_overlap(centres, radii_deg, i, j)) pairs.emplace_back(i, j);
+    return pairs;
+  }
   for (const auto& chosen : {nearest_in(fi, std::max(1, k)), sectors_in(fi, kPerSector)})
     for (std::size_t i = 0; i < chosen.size(); ++i)
       for (int j : chosen[i]) pairs.emplace_back(std::min(static_cast<int>(i), j), std::max(static_cast<int>(i), j));

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <numeric>
 
 #include <Eigen/Sparse>
@@ -107,7 +108,43 @@ double frame_fwhm(const CoaddFrame& f) {
 // dropped: the edge cuts their flux in one frame of a pair only (in the other the star lies well inside), which
 // biased the ratios between pointings, whose overlaps lie along the frames' edges. Measured against the
 // simulator's truth (test_routes' probe), per-frame gains went from 0.63 % rms off to 0.37 %.
-FrameStars frame_stars(const CoaddFrame& f, Wcs& wcs, double radius) {
+// Flux in the disc of `radius` around (x, y) (pixels whose centres lie within it, as the detector sums) above the
+// median of the annulus [radius + 2, radius + 6]. The detector subtracts its mesh background (64 px boxes,
+// extrapolated beyond the outer box centres), which under a nebula is off by a few ADU near a frame's edge, and
+// differently in two frames that see the same star at opposite edges: neighbouring pointings' ratios, which
+// rest on stars along the frames' edges, were biased by up to 1 % (Mosaic-First on the validation matrix, seed
+// 24: quadrant gains 1.3 % apart, 0.67 % with this sky). The annulus starts 4 px out to keep most of the star's
+// wings (Moffat) out of it. NaN when the disc holds a NaN pixel or the annulus fewer than 16 valid ones.
+double annulus_flux(const float* p, int w, int h, double x, double y, double radius, std::vector<float>& ring) {
+  const double r_in = radius + 4.0, r_out = radius + 10.0;
+  const int R = static_cast<int>(std::ceil(r_out));
+  const int cx = static_cast<int>(std::lround(x)), cy = static_cast<int>(std::lround(y));
+  ring.clear();
+  double sum = 0.0;
+  int n = 0;
+  for (int yy = std::max(0, cy - R); yy <= std::min(h - 1, cy + R); ++yy)
+    for (int xx = std::max(0, cx - R); xx <= std::min(w - 1, cx + R); ++xx) {
+      const double d2 = (xx - x) * (xx - x) + (yy - y) * (yy - y);
+      const float v = p[static_cast<std::size_t>(yy) * w + xx];
+      if (d2 <= radius * radius) {
+        if (!std::isfinite(v)) return std::numeric_limits<double>::quiet_NaN();
+        sum += v;
+        ++n;
+      } else if (d2 >= r_in * r_in && d2 <= r_out * r_out && std::isfinite(v)) {
+        ring.push_back(v);
+      }
+    }
+  if (ring.size() < 16 || n == 0) return std::numeric_limits<double>::quiet_NaN();
+  auto mid = ring.begin() + static_cast<std::ptrdiff_t>(ring.size() / 2);
+  std::nth_element(ring.begin(), mid, ring.end());
+  return sum - n * static_cast<double>(*mid);
+}
+
+// local_sky: fluxes over the annulus_flux sky (pairs between pointings) instead of the detector's mesh background
+// (frames of one pointing, where a star sits at the same place in every frame and the mesh's error cancels in
+// the ratio: there the annulus, which also takes in the star's own wings and its neighbours', moved Phase 3's
+// tile gains by up to 3 % in test_p13_stack_truth).
+FrameStars frame_stars(const CoaddFrame& f, Wcs& wcs, double radius, bool local_sky) {
   FrameStars fs;
   const ImageF img = CachedFrameReader(f.path, f.width, f.height, f.channels, f.flat).read_all();
   fs.centre = wcs.pixel_to_world({0.5 * (f.width - 1), 0.5 * (f.height - 1)});
@@ -126,13 +163,16 @@ FrameStars frame_stars(const CoaddFrame& f, Wcs& wcs, double radius) {
       if (!std::isfinite(v)) v = 0.0f;
       top = std::max(top, v);
     }
+    std::vector<float> ring;
     for (const Star& s : detect_stars(plane.data(), f.width, f.height, dp)) {
       // Stars near the frame's brightest level may be clipped by the sensor: their flux no longer scales with
       // transparency and would pull every ratio towards 1.
       if (s.saturated || s.snr < kMinSnr || s.flux <= 0 || s.peak > kSaturationShare * top) continue;
       if (s.x < margin || s.y < margin || s.x > f.width - 1 - margin || s.y > f.height - 1 - margin) continue;
+      const double flux = local_sky ? annulus_flux(img.plane(c), f.width, f.height, s.x, s.y, radius, ring) : s.flux;
+      if (!(flux > 0)) continue;
       const SkyCoord p = wcs.pixel_to_world({s.x, s.y});
-      fs.channel[c].push_back({p.ra, p.dec, s.flux, s.snr});
+      fs.channel[c].push_back({p.ra, p.dec, flux, s.snr});
     }
     std::sort(fs.channel[c].begin(), fs.channel[c].end(), [](const SkyStar& a, const SkyStar& b) {
       return a.dec < b.dec || (a.dec == b.dec && a.ra < b.ra);
@@ -229,7 +269,7 @@ RoutePhotometry solve_star_photometry(const std::vector<CoaddFrame>& inputs, con
   arena.execute([&] { radius = aperture_radius(inputs); });
   arena.execute([&] {
     tbb::parallel_for(0, n, [&](int k) {
-      stars[static_cast<std::size_t>(k)] = frame_stars(inputs[k], wcs[k], radius);
+      stars[static_cast<std::size_t>(k)] = frame_stars(inputs[k], wcs[k], radius, true);
     });
   });
   const int channels = std::min(3, inputs.front().channels);
@@ -342,7 +382,8 @@ std::vector<std::array<double, 3>> star_gains_against(const std::vector<CoaddFra
   for (const auto& f : inputs) wcs.push_back(f.wcs);
   std::vector<std::optional<FrameStars>> stars(inputs.size());
   tbb::parallel_for(0, static_cast<int>(inputs.size()), [&](int k) {
-    stars[static_cast<std::size_t>(k)] = frame_stars(inputs[static_cast<std::size_t>(k)], wcs[static_cast<std::size_t>(k)], radius);
+    stars[static_cast<std::size_t>(k)] =
+        frame_stars(inputs[static_cast<std::size_t>(k)], wcs[static_cast<std::size_t>(k)], radius, false);
   });
   const FrameStars& r = *stars[static_cast<std::size_t>(ref)];
   for (std::size_t k = 0; k < inputs.size(); ++k) {

@@ -121,6 +121,22 @@ void random_field(std::vector<SkyCoord>& c, std::vector<double>& r, int n, unsig
   }
 }
 
+// The sparse selection itself (the all-pairs shortcut for small runs switched off).
+Pairs sparse_pairs(const std::vector<SkyCoord>& c, const std::vector<double>& r) {
+  return photometry_pairs(c, r, kPhotometryNeighbours, 0);
+}
+
+TEST(PhotometryPairs, UpToTheLimitEveryOverlappingPairIsMeasured) {
+  std::vector<SkyCoord> c;
+  std::vector<double> r;
+  random_field(c, r, kAllPairsMaxFrames, 5, 3.0);
+  const Pairs all = all_overlapping(c, r);
+  EXPECT_EQ(photometry_pairs(c, r), all);
+  EXPECT_LT(sparse_pairs(c, r).size(), all.size());  // the limit is what chose all pairs
+  random_field(c, r, kAllPairsMaxFrames + 1, 5, 3.0);
+  EXPECT_EQ(photometry_pairs(c, r), sparse_pairs(c, r));
+}
+
 TEST(PhotometryPairs, SmallRunsKeepEveryOverlappingPair) {
   int partial = 0;  // runs where some pair does not overlap: the test must exercise the overlap test too
   for (unsigned seed = 0; seed < 40; ++seed) {
@@ -129,7 +145,7 @@ TEST(PhotometryPairs, SmallRunsKeepEveryOverlappingPair) {
     std::vector<double> r;
     random_field(c, r, n, seed, 1.5);
     const Pairs all = all_overlapping(c, r);
-    EXPECT_EQ(photometry_pairs(c, r), all) << "seed " << seed;
+    EXPECT_EQ(sparse_pairs(c, r), all) << "seed " << seed;
     partial += static_cast<int>(all.size()) < n * (n - 1) / 2 ? 1 : 0;
   }
   EXPECT_GT(partial, 5);
@@ -137,7 +153,7 @@ TEST(PhotometryPairs, SmallRunsKeepEveryOverlappingPair) {
   std::vector<SkyCoord> c;
   std::vector<double> r;
   random_field(c, r, 40, 99, 3.0);
-  EXPECT_EQ(photometry_pairs(c, r, 39), all_overlapping(c, r));
+  EXPECT_EQ(photometry_pairs(c, r, 39, 0), all_overlapping(c, r));
 }
 
 TEST(PhotometryPairs, NearestMatchesBruteForce) {
@@ -179,7 +195,7 @@ TEST(PhotometryPairs, DeepPointingsAreTiedByManyPairs) {
   add_grid(grid, grid_r, 3, 3, 40.0, 20.0);
   for (std::size_t p = 0; p < grid.size(); ++p) add_pointing(c, r, 100, grid[p], 30 + static_cast<unsigned>(p));
   const int n = static_cast<int>(c.size());
-  const Pairs pairs = photometry_pairs(c, r);
+  const Pairs pairs = sparse_pairs(c, r);
   std::vector<int> crossing(81, 0);
   for (const auto& [i, j] : pairs)
     if (i / 100 != j / 100) ++crossing[static_cast<std::size_t>(i / 100 * 9 + j / 100)];
@@ -201,7 +217,7 @@ TEST(PhotometryPairs, MosaicGridIsSparseAndConnected) {
   add_grid(c, r, 60, 60, 10.0, -10.0);
   const int n = static_cast<int>(c.size());
   const auto t0 = std::chrono::steady_clock::now();
-  const Pairs pairs = photometry_pairs(c, r);
+  const Pairs pairs = sparse_pairs(c, r);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("60x60 grid: %zu pairs in %.3f s\n", pairs.size(), seconds);
   const auto chosen = nearest_overlapping(c, r, kPhotometryNeighbours);
@@ -226,7 +242,7 @@ TEST(PhotometryPairs, SinglePointingIsSparseAndConnected) {
   add_pointing(c, r, 500, {83.8, -5.4}, 1);
   const int n = static_cast<int>(c.size());
   ASSERT_EQ(all_overlapping(c, r).size(), static_cast<std::size_t>(n * (n - 1) / 2));  // all 124750 overlap
-  const Pairs pairs = photometry_pairs(c, r);
+  const Pairs pairs = sparse_pairs(c, r);
   for (const auto& v : nearest_overlapping(c, r, kPhotometryNeighbours))
     EXPECT_EQ(v.size(), static_cast<std::size_t>(kPhotometryNeighbours));
   for (const auto& v : sector_overlapping(c, r)) EXPECT_TRUE(v.empty());  // no other pointing: no sector picks
@@ -244,7 +260,7 @@ TEST(PhotometryPairs, TenThousandFramesWellUnderASecond) {
   const int n = static_cast<int>(c.size());
   ASSERT_EQ(n, 10000);
   const auto t0 = std::chrono::steady_clock::now();
-  const Pairs pairs = photometry_pairs(c, r);
+  const Pairs pairs = sparse_pairs(c, r);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("10000 frames: %zu pairs in %.3f s\n", pairs.size(), seconds);
   EXPECT_EQ(components(n, pairs), 1);
@@ -276,7 +292,7 @@ TEST(PhotometryPairs, KeepsTheOnlyPairJoiningTwoClusters) {
   for (int i = 0; i < n; ++i)
     for (int j : chosen[static_cast<std::size_t>(i)]) nearest_only.emplace_back(std::min(i, j), std::max(i, j));
   ASSERT_EQ(components(n, nearest_only), 2);  // the nearest neighbours alone split the run
-  const Pairs pairs = photometry_pairs(c, r);
+  const Pairs pairs = sparse_pairs(c, r);
   EXPECT_TRUE(std::binary_search(pairs.begin(), pairs.end(), std::make_pair(std::min(a, b), std::max(a, b))));
   EXPECT_EQ(components(n, pairs), 1);
   int crossing = 0;  // cluster A = indices 0..40
@@ -308,7 +324,7 @@ TEST(PhotometryPairs, ConnectionStepKeepsABridgeThatNoFramePicks) {
     for (int i = 0; i < n; ++i)
       for (int j : chosen[static_cast<std::size_t>(i)]) picked.emplace_back(std::min(i, j), std::max(i, j));
   ASSERT_EQ(components(n, picked), 2);
-  const Pairs pairs = photometry_pairs(c, r);
+  const Pairs pairs = sparse_pairs(c, r);
   EXPECT_TRUE(std::binary_search(pairs.begin(), pairs.end(), std::make_pair(a, b)));
   EXPECT_EQ(components(n, pairs), 1);
   for (const auto& [i, j] : pairs) EXPECT_TRUE(overlaps(c, r, i, j)) << i << "," << j;
@@ -329,7 +345,7 @@ TEST(PhotometryPairs, ChainsSeveralClustersAndStopsWhereNothingOverlaps) {
   r.assign(c.size(), 0.5);
   const int n = static_cast<int>(c.size());
   ASSERT_EQ(components(n, all_overlapping(c, r)), 2);
-  const Pairs pairs = photometry_pairs(c, r);
+  const Pairs pairs = sparse_pairs(c, r);
   EXPECT_TRUE(std::binary_search(pairs.begin(), pairs.end(), std::make_pair(std::min(a, b), std::max(a, b))));
   EXPECT_TRUE(std::binary_search(pairs.begin(), pairs.end(), std::make_pair(std::min(a2, b2), std::max(a2, b2))));
   EXPECT_EQ(components(n, pairs), 2);
@@ -364,8 +380,8 @@ TEST(PhotometryPairs, DeterministicUnderShuffledTies) {
     const std::vector<double> r(c.size(), 0.6);
     const auto chosen = nearest_overlapping(c, r, 8);
     EXPECT_EQ(chosen, brute_nearest(c, r, 8)) << "seed " << seed;
-    const Pairs pairs = photometry_pairs(c, r);
-    EXPECT_EQ(pairs, photometry_pairs(c, r));
+    const Pairs pairs = sparse_pairs(c, r);
+    EXPECT_EQ(pairs, sparse_pairs(c, r));
     EXPECT_EQ(components(static_cast<int>(c.size()), pairs), 1);
   }
 }
@@ -373,8 +389,9 @@ TEST(PhotometryPairs, DeterministicUnderShuffledTies) {
 TEST(PhotometryPairs, UnusableFramesAndBadInput) {
   std::vector<SkyCoord> c{{10.0, 10.0}, {std::nan(""), 10.0}, {10.1, 10.0}};
   const std::vector<double> r(3, 0.5);
-  EXPECT_EQ(photometry_pairs(c, r), (Pairs{{0, 2}}));
+  EXPECT_EQ(sparse_pairs(c, r), (Pairs{{0, 2}}));
   EXPECT_TRUE(photometry_pairs({}, {}).empty());
+  EXPECT_TRUE(sparse_pairs({}, {}).empty());
   EXPECT_THROW(photometry_pairs(c, {0.5}), std::invalid_argument);
 }
 
@@ -391,7 +408,7 @@ TEST(RelinkPairs, JoinsPiecesThatFailedPairsCutOff) {
   std::vector<double> r;
   for (int p = 0; p < 3; ++p) add_pointing(c, r, 30, SkyCoord{150.0 + 0.9 * p, 20.0}, 40u + static_cast<unsigned>(p));
   const int n = static_cast<int>(c.size());
-  const Pairs tried = photometry_pairs(c, r);
+  const Pairs tried = sparse_pairs(c, r);
   ASSERT_EQ(components(n, tried), 1);
   const auto piece = [](int i) { return i / 30; };
   Pairs measured;
@@ -417,7 +434,7 @@ TEST(RelinkPairs, NothingToDoOrNothingLeft) {
   std::vector<double> r;
   add_pointing(c, r, 20, SkyCoord{150.0, 20.0}, 5u);
   add_pointing(c, r, 20, SkyCoord{150.9, 20.0}, 6u);
-  const Pairs tried = photometry_pairs(c, r);
+  const Pairs tried = sparse_pairs(c, r);
   int calls = 0;
   const auto count = [&](int, int) { return ++calls, true; };
   EXPECT_TRUE(relink_pairs(c, r, tried, tried, count).empty());  // already connected: nothing is measured
