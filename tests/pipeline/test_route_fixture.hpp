@@ -45,8 +45,9 @@ inline sim::SimConfig routes_config() {
   c.observing.gradient_fraction = 0.0;
   c.observing.transparency_min = 0.85;  // frames differ in gain: the normalisation has work to do
   c.defects.trail_fraction = 0.1;
-  // Diagnostic knob (unset in CI: the tests' figures are for seed 23).
+  // Diagnostic knobs (unset in CI: the tests' figures are for seed 23 and one seeing for all frames).
   if (const char* e = std::getenv("ZM_PROBE_SEED")) c.seed = static_cast<unsigned>(std::atoi(e));
+  if (const char* e = std::getenv("ZM_PROBE_SEEING")) c.sky.seeing_variation = std::atof(e);
   return c;
 }
 
