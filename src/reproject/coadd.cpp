@@ -199,6 +199,7 @@ struct Run {
     io.tick = [&] { tick(); };
     io.cancel = opt.cancel;
     io.load_in_flight = fit(tile_rows_bytes(tile_w, tile_h, ctx.channels));
+    io.fail_after_adds = opt.gpu_fail_after_adds;
     try {
       const coadd_detail::GpuCoaddResult r = coadd_detail::gpu_coadd(ctx, prepared, gp, io);
       stats.gpu_units = r.bands_done;

@@ -76,6 +76,7 @@ struct CoaddOptions {
   bool use_gpu = false;                // resample and accumulate on the GPU (bit-identical outputs; any device
                                        // error sends the band or chunk back to the CPU)
   std::uint64_t gpu_budget_bytes = 0;  // VRAM the coadd may hold (0 = no limit)
+  int gpu_fail_after_adds = -1;        // tests: a device error after this many tile additions (-1 = never)
   const CancelToken* cancel = nullptr; // checked between bands/tiles; on cancel returns early, stats.cancelled
   std::function<void(long long done, long long total)> progress;  // called from one thread, monotonic
 };

@@ -157,6 +157,7 @@ GpuCoaddResult gpu_coadd(const CoaddContext& ctx, const std::vector<PreparedTile
                              C, lanczos3_weight_table(), kLanczosPhases);
   std::map<int, std::unique_ptr<gpu::DeviceTile>> resident;
   FinishBuffers buffers(static_cast<std::size_t>(plan.finish_rows) * W, C);
+  int adds = 0;
   for (int b = 0; b < plan.bands; ++b) {
     if (io.cancel != nullptr && io.cancel->requested()) {
       res.cancelled = true;
@@ -173,6 +174,7 @@ GpuCoaddResult gpu_coadd(const CoaddContext& ctx, const std::vector<PreparedTile
     t0 = std::chrono::steady_clock::now();
     for (const PreparedTile& t : tiles) {
       if (!touches(t, band.y0, band.rows)) continue;
+      if (io.fail_after_adds >= 0 && adds++ >= io.fail_after_adds) throw gpu::DeviceError("injected device failure");
       add_tile(ctx, t, intersect(band, t.bbox), *resident.at(t.index), acc);
       io.tick();
     }

@@ -35,6 +35,7 @@ struct GpuRunIo {
   std::function<void()> tick;
   const CancelToken* cancel = nullptr;
   int load_in_flight = 1;
+  int fail_after_adds = -1;  // tests: throw a DeviceError after this many tile additions (-1 = never)
 };
 
 struct GpuCoaddResult {

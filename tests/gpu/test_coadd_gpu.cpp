@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gpu/device_probe.hpp"
@@ -233,6 +234,31 @@ TEST_F(CoaddGpuTest, BandingWorkersAndBudgetsDoNotChangeABit) {
     }
   }
   EXPECT_GE(most_bands, 4) << "the small budgets must split the canvas into bands";
+}
+
+TEST_F(CoaddGpuTest, ADeviceErrorMidRunIsRedoneOnTheCpuWithTheSameBytes) {
+  REQUIRE_GPU();
+  make_tiles(3);
+  for (CoaddMethod m : {CoaddMethod::ReprojectCoadd, CoaddMethod::Incremental}) {
+    CoaddOptions cpu;
+    cpu.method = m;
+    cpu.workers = 2;
+    CoaddOptions gpu = cpu;
+    gpu.use_gpu = true;
+    gpu.gpu_budget_bytes = std::uint64_t{9} << 20;  // several bands: some rows are written before the failure
+    gpu.gpu_fail_after_adds = 7;
+    std::vector<std::pair<long long, long long>> ticks;
+    gpu.progress = [&](long long done, long long total) { ticks.emplace_back(done, total); };
+    const Result a = run(cpu, 3);
+    const Result b = run(gpu, 3);
+    expect_same(b, a, "device error after 7 additions");
+    EXPECT_EQ(b.stats.cpu_fallbacks, 1);
+    EXPECT_EQ(b.stats.gpu_units, 0);
+    EXPECT_NE(b.stats.gpu_note.find("injected device failure"), std::string::npos) << b.stats.gpu_note;
+    ASSERT_FALSE(ticks.empty());
+    for (std::size_t i = 1; i < ticks.size(); ++i) EXPECT_GT(ticks[i].first, ticks[i - 1].first);
+    EXPECT_EQ(ticks.back().first, ticks.back().second) << "progress must end at its total";
+  }
 }
 
 TEST_F(CoaddGpuTest, AGpuBudgetTooSmallForOneBandRunsOnTheCpu) {
