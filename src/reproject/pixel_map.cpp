@@ -54,19 +54,7 @@ inline void cubic_weights(double t, double* w) {
 }
 
 // Exact transforms of the nodes (i*step, j*step) for i in [kx0, kx0+nx), j in [ky0, ky0+ny).
-struct NodeGrid {
-  int step = 0;
-  MapInterp interp = MapInterp::Bicubic;
-  long long kx0 = 0;
-  long long ky0 = 0;
-  int nx = 0;
-  int ny = 0;
-  std::vector<double> x;
-  std::vector<double> y;
-
-  int taps() const { return interp == MapInterp::Bicubic ? 4 : 2; }
-  int lead() const { return interp == MapInterp::Bicubic ? 1 : 0; }  // taps before the cell's first node
-};
+using NodeGrid = MapNodes;
 
 long long node_count(const PixelRect& r, int step) {
   const long long nx = floor_div(r.x0 + r.cols - 1, step) - floor_div(r.x0, step) + 4;
@@ -315,17 +303,7 @@ bool MapNodes::all_finite() const {
 
 MapNodes map_nodes(PixelTransform& out_to_in, const PixelRect& band, const MapGrid& grid) {
   if (grid.exact() || band.empty()) throw std::invalid_argument("map_nodes: needs an interpolation grid and a band");
-  NodeGrid g = build_nodes(out_to_in, band, grid.step, grid.interp);
-  MapNodes m;
-  m.step = g.step;
-  m.interp = g.interp;
-  m.kx0 = g.kx0;
-  m.ky0 = g.ky0;
-  m.nx = g.nx;
-  m.ny = g.ny;
-  m.x = std::move(g.x);
-  m.y = std::move(g.y);
-  return m;
+  return build_nodes(out_to_in, band, grid.step, grid.interp);
 }
 
 PixelMap compute_pixel_map(PixelTransform& out_to_in, const PixelRect& band, const MapGrid& grid) {

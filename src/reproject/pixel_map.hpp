@@ -91,6 +91,8 @@ struct MapNodes {
   std::vector<double> x;
   std::vector<double> y;
   bool all_finite() const;
+  int taps() const { return interp == MapInterp::Bicubic ? 4 : 2; }  // nodes per axis a pixel reads
+  int lead() const { return interp == MapInterp::Bicubic ? 1 : 0; }  // of them, before the pixel's cell
 };
 // Requires a grid that is not exact (grid.step > 0).
 MapNodes map_nodes(PixelTransform& out_to_in, const PixelRect& band, const MapGrid& grid);

@@ -26,6 +26,7 @@ using namespace zm;
 using zm::reproject_test::kDeg;
 using zm::reproject_test::tan_wcs;
 namespace fs = std::filesystem;
+using zm::reproject_test::read_raw;
 
 const SkyCoord kCentre{83.6, -5.4};
 constexpr double kScale = 2.0;
@@ -99,16 +100,6 @@ CoaddInput write_tile(const fs::path& dir, int k, int channels) {
   }
   in.weight = 1.0 + k % 3;
   return in;
-}
-
-std::vector<float> read_raw(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  in.seekg(0, std::ios::end);
-  const auto n = static_cast<std::size_t>(in.tellg());
-  in.seekg(0);
-  std::vector<float> v(n / sizeof(float));
-  in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(n));
-  return v;
 }
 
 struct Result {

@@ -4,6 +4,8 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <numbers>
 #include <random>
@@ -74,6 +76,17 @@ inline Wcs mild_sip(SkyCoord crval, double scale_arcsec, double rot_deg, int w, 
   return sip_wcs(crval, scale_arcsec, rot_deg, w, h, 3,
                  {{2, 0, 4e-6, -2e-6}, {1, 1, -3e-6, 5e-6}, {0, 2, 2e-6, 3e-6}, {3, 0, 1e-8, 0.0},
                   {1, 2, 0.0, -1.5e-8}, {2, 1, 8e-9, 6e-9}});
+}
+
+// The whole of a raw float32 file (the coadd's outputs).
+inline std::vector<float> read_raw(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  in.seekg(0, std::ios::end);
+  const auto n = static_cast<std::size_t>(in.tellg());
+  in.seekg(0);
+  std::vector<float> v(n / sizeof(float));
+  in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(n));
+  return v;
 }
 
 // Sky positions of every pixel centre of a w x h grid, row-major.

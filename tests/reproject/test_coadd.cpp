@@ -25,6 +25,7 @@ using namespace zm;
 using zm::reproject_test::kDeg;
 using zm::reproject_test::tan_wcs;
 namespace fs = std::filesystem;
+using zm::reproject_test::read_raw;
 
 const SkyCoord kCentre{150.0, 30.0};
 constexpr double kScale = 2.5;  // arcsec / px, tiles and canvas alike
@@ -94,16 +95,6 @@ std::vector<std::uint8_t> ragged_alpha(int w, int h) {
     for (int x = 0; x < w; ++x)
       if (x < 4 || x + y < 25) a[static_cast<std::size_t>(y) * w + x] = 0;
   return a;
-}
-
-std::vector<float> read_raw(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  in.seekg(0, std::ios::end);
-  const auto n = static_cast<std::size_t>(in.tellg());
-  in.seekg(0);
-  std::vector<float> v(n / sizeof(float));
-  in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(n));
-  return v;
 }
 
 struct Result {
