@@ -296,7 +296,7 @@ void launch_kernel(const AddParams& p, int node_taps, dim3 grid, dim3 block) {
 
 }  // namespace
 
-PinnedFloats::PinnedFloats(std::size_t count) : count_(count) {
+PinnedFloats::PinnedFloats(std::size_t count) {
   void* p = nullptr;
   if (cudaMallocHost(&p, count * sizeof(float)) == cudaSuccess) {
     data_ = static_cast<float*>(p);

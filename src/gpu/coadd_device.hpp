@@ -76,11 +76,9 @@ class PinnedFloats {
   PinnedFloats(const PinnedFloats&) = delete;
   PinnedFloats& operator=(const PinnedFloats&) = delete;
   float* data() const { return data_; }
-  std::size_t size() const { return count_; }
 
  private:
   float* data_ = nullptr;
-  std::size_t count_ = 0;
   bool pinned_ = false;
 };
 
@@ -128,8 +126,6 @@ class DeviceAccumulator {
   // Weighted mean (NaN where the weight is 0), weight and coverage of region rows [r0, r0 + rows) as float
   // planes of rows x region.cols (image: channels planes). Returns the pixels with weight > 0.
   long long finish_rows(int r0, int rows, float* image, float* weight, float* coverage);
-
-  const Rect& region() const { return region_; }
 
  private:
   struct Impl;

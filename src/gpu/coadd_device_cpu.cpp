@@ -5,7 +5,7 @@ namespace zm::gpu {
 
 struct DeviceAccumulator::Impl {};
 
-PinnedFloats::PinnedFloats(std::size_t count) : data_(new float[count]), count_(count) {}
+PinnedFloats::PinnedFloats(std::size_t count) : data_(new float[count]) {}
 PinnedFloats::~PinnedFloats() { delete[] data_; }
 
 DeviceTile::DeviceTile(const TileRows& host) : dev_(host) { throw DeviceError("built without CUDA"); }

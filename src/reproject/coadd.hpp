@@ -25,11 +25,11 @@
 // ReprojectCoadd keeps floor(budget / footprint) bands in flight (1..workers) and lowers band_rows when even one
 // band does not fit; stats.peak_bytes_estimate is what it planned.
 //
-// GPU (options.use_gpu): the host still reads the tile rows and computes the pixel map; the device resamples,
-// accumulates (ReprojectCoadd: the band's accumulators stay on the device; Incremental: each chunk's accumulators
-// go up and back down) and normalises, with the CPU's arithmetic (gpu/coadd_device.hpp), so the outputs are the
-// CPU's bits. One GPU job at a time; VRAM per band in flight is priced by gpu::device_bytes against
-// gpu_budget_bytes.
+// GPU (options.use_gpu, either method; coadd_gpu.hpp): output bands whose accumulators live in device memory,
+// sized so that they and every tile a band touches fit gpu_budget_bytes; each tile uploaded once; maps
+// interpolated on the device from the host's exact node grids; resampling, accumulation and normalisation with the
+// CPU's arithmetic (gpu/coadd_device.hpp), so the outputs are the CPU's bits. A device error redoes the whole
+// output with the CPU method.
 //
 // Outputs: raw float32 native-endian planar files (image C x H x W, weight H x W, coverage H x W), each written
 // to a temp file beside the final path and renamed when complete. On cancel nothing is renamed.
@@ -73,8 +73,8 @@ struct CoaddOptions {
   std::filesystem::path scratch_dir;   // incremental accumulators live here (and per-tile weight planes for both
                                        // methods); empty = the image output's folder
   double map_tolerance_px = 0.01;      // pixel-map interpolation error bound
-  bool use_gpu = false;                // resample and accumulate on the GPU (bit-identical outputs; any device
-                                       // error sends the band or chunk back to the CPU)
+  bool use_gpu = false;                // resample and accumulate on the GPU (bit-identical outputs; a device
+                                       // error redoes the output on the CPU)
   std::uint64_t gpu_budget_bytes = 0;  // VRAM the coadd may hold (0 = no limit)
   int gpu_fail_after_adds = -1;        // tests: a device error after this many tile additions (-1 = never)
   const CancelToken* cancel = nullptr; // checked between bands/tiles; on cancel returns early, stats.cancelled
@@ -95,8 +95,8 @@ struct CoaddStats {
   double seconds = 0;
   bool cancelled = false;
   std::uint64_t peak_bytes_estimate = 0;
-  long long gpu_units = 0;       // bands (ReprojectCoadd) or tile chunks (Incremental) accumulated on the GPU
-  long long cpu_fallbacks = 0;   // units the GPU started but the CPU redid after a device error
+  long long gpu_units = 0;       // output bands finished on the GPU
+  long long cpu_fallbacks = 0;   // 1 when a device error sent the whole output back to the CPU
   std::string gpu_note;          // why the GPU was not used, or the device error behind a fallback
   double prepare_seconds = 0;    // weight planes, boxes and map grids (both paths)
   double gpu_load_seconds = 0;   // GPU path: reading tiles and uploading them

@@ -127,7 +127,6 @@ GpuCoaddPlan plan_gpu_coadd(const CoaddContext& ctx, const std::vector<PreparedT
     if (budget == 0 || need <= budget) {
       p.band_rows = rows;
       p.finish_rows = fr;
-      p.device_bytes = need;
       break;
     }
     if (rows == 1) {

@@ -19,7 +19,6 @@ struct GpuCoaddPlan {
   int bands = 0;
   int finish_rows = 0;         // rows normalised and written per step
   long long units = 0;         // progress units: one per (band, tile) pair plus one per finish step
-  std::uint64_t device_bytes = 0;
   std::string note;
   bool fits() const { return band_rows > 0; }
 };
