@@ -12,8 +12,8 @@
 #include <memory>
 
 #include "events/event_stream.hpp"
-#include "pipeline/master_tile.hpp"
-#include "pipeline/phase1_ingest.hpp"
+#include "pipeline/classic/master_tile.hpp"
+#include "pipeline/ingest/phase1_ingest.hpp"
 #include "pipeline/run_context.hpp"
 #include "sim/dataset.hpp"
 
@@ -45,15 +45,10 @@ zm::sim::SimConfig seestar_group() {
 zm::IngestResult ingest(const fs::path& input, const fs::path& out) {
   zm::EventStream events;
   zm::RunProgress progress(events);
-  zm::RunContext ctx;
-  ctx.input_dir = input;
-  ctx.output_dir = out;
-  ctx.cache_dir = out / ".zemosaic_cache";
-  ctx.tiles_dir = out / "tiles";
-  ctx.caps = zm::probe_capabilities(out);
-  ctx.progress = &progress;
-  fs::create_directories(ctx.cache_dir);
-  return zm::run_phase1(ctx);
+  fs::create_directories(out);
+  const zm::RunContext ctx = zm::make_run_context(input, out, zm::Config(), zm::probe_capabilities(out), progress);
+  fs::create_directories(ctx.cache.root);
+  return zm::run_phase1(ctx, ctx.options.ingest);
 }
 
 Dataset& dataset() {

@@ -8,8 +8,8 @@
 #include <filesystem>
 
 #include "io/fits_reader.hpp"
-#include "pipeline/input_scan.hpp"
-#include "pipeline/wcs_acquire.hpp"
+#include "pipeline/ingest/input_scan.hpp"
+#include "pipeline/ingest/wcs_acquire.hpp"
 #include "solve/absolute_solver.hpp"
 #include "solve/propagate.hpp"
 #include "stars/cfa_detect.hpp"

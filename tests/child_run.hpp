@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <iterator>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -20,12 +22,15 @@ struct ChildRun {
   long peak_rss_kib = 0;      // ru_maxrss of the child (Linux: KiB)
   double seconds = 0.0;
   std::vector<nlohmann::json> events;  // the --events JSON lines
+  std::string stderr_text;             // what the child wrote on stderr (the human log)
 };
 
-// `zemosaic run --input in --output out --events <out>/events.jsonl --quiet` plus `extra` arguments.
+// `zemosaic run --input in --output out --events <events> --quiet` plus `extra` arguments; events default to
+// <out>_events.jsonl next to the output folder, stderr goes to <out>_stderr.txt.
 inline ChildRun run_zemosaic(const std::filesystem::path& input, const std::filesystem::path& output,
-                             const std::vector<std::string>& extra) {
-  const std::filesystem::path events = output.parent_path() / (output.filename().string() + "_events.jsonl");
+                             const std::vector<std::string>& extra, std::filesystem::path events = {}) {
+  if (events.empty()) events = output.parent_path() / (output.filename().string() + "_events.jsonl");
+  const std::filesystem::path err = output.parent_path() / (output.filename().string() + "_stderr.txt");
   std::vector<std::string> args = {ZM_CLI_BINARY, "run",      "--input", input.string(), "--output",
                                    output.string(), "--events", events.string(), "--quiet"};
   args.insert(args.end(), extra.begin(), extra.end());
@@ -33,6 +38,7 @@ inline ChildRun run_zemosaic(const std::filesystem::path& input, const std::file
   const auto t0 = std::chrono::steady_clock::now();
   const pid_t pid = ::fork();
   if (pid == 0) {
+    if (std::FILE* f = std::fopen(err.c_str(), "w")) ::dup2(::fileno(f), STDERR_FILENO);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -49,6 +55,8 @@ inline ChildRun run_zemosaic(const std::filesystem::path& input, const std::file
   std::ifstream in(events);
   for (std::string line; std::getline(in, line);)
     if (!line.empty()) r.events.push_back(nlohmann::json::parse(line));
+  std::ifstream e(err);
+  r.stderr_text.assign(std::istreambuf_iterator<char>(e), std::istreambuf_iterator<char>());
   return r;
 }
 

@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "core/config.hpp"
+#include "pipeline/options/run_options.hpp"
 
 namespace zm::cli {
 namespace {
@@ -43,6 +44,7 @@ void add_config_command(CLI::App& app) {
     std::vector<std::string> warnings;
     Config cfg = file.empty() ? Config() : Config::load_file(file, warnings);
     for (const auto& w : warnings) std::cerr << "warning: " << w << "\n";
+    build_run_options(cfg);  // the rules across keys (e.g. gain limits [min, max]) as a run applies them
     std::cout << cfg.values().dump(2) << "\n";
   });
 }

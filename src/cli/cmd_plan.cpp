@@ -11,6 +11,7 @@
 
 #include "cli/commands.hpp"
 #include "core/config.hpp"
+#include "pipeline/options/run_options.hpp"
 #include "plan/capabilities.hpp"
 #include "plan/input_survey.hpp"
 #include "plan/parallel_plan.hpp"
@@ -19,7 +20,7 @@
 namespace zm::cli {
 namespace {
 
-// Clustering radius when the config has no cluster_panel_threshold key (ZeMosaic's worker fallback).
+// Clustering radius when cluster_panel_threshold is 0 (ZeMosaic's worker fallback).
 constexpr double kDefaultClusterThresholdDeg = 0.05;
 
 constexpr long long kNotGivenInt = std::numeric_limits<long long>::min();
@@ -48,8 +49,8 @@ Config load_config(const PlanArgs& a) {
   return cfg;
 }
 
-std::filesystem::path scratch_folder(const PlanArgs& a, const Config& cfg) {
-  std::string dir = a.scratch.empty() ? cfg.get_string("memmap_dir") : a.scratch;
+std::filesystem::path scratch_folder(const PlanArgs& a, const RunOptions& options) {
+  std::string dir = a.scratch.empty() ? options.plan.memmap_dir : a.scratch;
   if (dir.empty()) dir = ".";
   std::error_code ec;
   const auto abs = std::filesystem::absolute(dir, ec);
@@ -57,16 +58,15 @@ std::filesystem::path scratch_folder(const PlanArgs& a, const Config& cfg) {
 }
 
 void run(const PlanArgs& a) {
-  const Config cfg = load_config(a);
+  const RunOptions options = build_run_options(load_config(a));
   const InputSurvey survey = survey_input_folder(a.input);
   for (const auto& s : survey.skipped) std::cerr << "skipped " << s << "\n";
   if (survey.frames.empty()) std::cerr << "warning: no readable FITS frame under " << a.input << "\n";
-  const double threshold =
-      find_config_key("cluster_panel_threshold") ? cfg.get_double("cluster_panel_threshold") : kDefaultClusterThresholdDeg;
+  const double threshold = options.cluster.params.threshold_deg;
   const JobSizes job = job_sizes_from_survey(survey, threshold > 0 ? threshold : kDefaultClusterThresholdDeg);
-  Capabilities caps = probe_capabilities(scratch_folder(a, cfg));
-  apply_assumptions(caps, cfg);
-  const std::vector<ParallelPlan> plans = make_all_plans(caps, cfg, job);
+  Capabilities caps = probe_capabilities(scratch_folder(a, options));
+  apply_assumptions(caps, options.machine);
+  const std::vector<ParallelPlan> plans = make_all_plans(caps, options.plan, job);
 
   if (a.json) {
     nlohmann::json j;

@@ -50,19 +50,11 @@ int execute(const RunArgs& a) {
   install_cancel_signal_handlers(cancel);
   int code = 0;
   try {
-    RunContext ctx;
-    ctx.config = build_config(a, &events);
-    ctx.input_dir = a.input;
-    ctx.output_dir = a.output;
-    fs::create_directories(ctx.output_dir);
-    ctx.cache_dir = ctx.output_dir / ".zemosaic_cache";
-    ctx.tiles_dir = ctx.output_dir / "zemosaic_master_tiles";
-    ctx.caps = probe_capabilities(ctx.output_dir);
-    apply_assumptions(ctx.caps, ctx.config);
-    ctx.progress = &progress;
-    ctx.cancel = &cancel;
+    fs::create_directories(a.output);
+    RunContext ctx = make_run_context(a.input, a.output, build_config(a, &events), probe_capabilities(a.output),
+                                      progress, &cancel);
     TelemetryOptions to;
-    to.interval_s = ctx.config.get_double("telemetry_interval_s");
+    to.interval_s = ctx.options.run.telemetry_interval_s;
     to.csv_path = ctx.output_dir / "resource_telemetry.csv";
     to.cores = ctx.caps.usable_cores;
     TelemetrySampler telemetry(events, to);

@@ -113,6 +113,7 @@ void Config::merge(const nlohmann::json& object, const std::string& origin, std:
       continue;
     }
     values_[name] = checked_value(*key, value, origin);
+    origins_[name] = origin;
   }
 }
 
@@ -121,6 +122,12 @@ void Config::set(std::string_view name, const nlohmann::json& value, const std::
   if (key == nullptr)
     throw InputError(InputErrorKind::BadConfig, origin, fmt::format("unknown config key '{}'", name));
   values_[std::string(name)] = checked_value(*key, value, origin);
+  origins_[std::string(name)] = origin;
+}
+
+std::string Config::origin_of(std::string_view key) const {
+  const auto it = origins_.find(key);
+  return it == origins_.end() ? std::string("default") : it->second;
 }
 
 const nlohmann::json& Config::value_of(std::string_view name, ConfigType expected) const {

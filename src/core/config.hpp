@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <string>
@@ -21,6 +22,9 @@ struct ConfigKey {
   std::vector<std::string_view> choices = {};  // String keys: allowed values (empty = free text)
   double min = -1e300;                          // Int/Double keys: inclusive bounds
   double max = 1e300;
+  // False for settings that change how a run is carried out (workers, memory, retention) but never its outputs:
+  // they stay out of every resume signature.
+  bool affects_output = true;
 };
 
 // Every key zemosaic-cpp understands; the single source for validation, --dump-config and the README table.
@@ -48,12 +52,15 @@ class Config {
   std::vector<double> get_double_list(std::string_view key) const;
 
   const nlohmann::json& values() const noexcept { return values_; }
+  // Where the key's value came from (the config file, "command line", ...); "default" when never set.
+  std::string origin_of(std::string_view key) const;
   // Stable hash of the given keys' values (resume manifests key phases on what affects them).
   std::string hash_of(std::span<const std::string_view> keys) const;
 
  private:
   const nlohmann::json& value_of(std::string_view key, ConfigType expected) const;
   nlohmann::json values_;
+  std::map<std::string, std::string, std::less<>> origins_;
 };
 
 }  // namespace zm

@@ -3,9 +3,21 @@
 
 namespace zm {
 
+namespace {
+std::vector<ConfigKey> schema_table();
+std::vector<ConfigKey> with_runtime_marks(std::vector<ConfigKey> keys);
+}  // namespace
+
 const std::vector<ConfigKey>& config_schema() {
+  static const std::vector<ConfigKey> keys = with_runtime_marks(schema_table());
+  return keys;
+}
+
+namespace {
+
+std::vector<ConfigKey> schema_table() {
   using T = ConfigType;
-  static const std::vector<ConfigKey> keys = {
+  return {
       // ---- input validation (Phase 1) ----
       {"wcs_min_pixel_scale_arcsec", T::Double, 0.3, "smallest accepted WCS pixel scale (arcsec/px)", {}, 0.0, 3600.0},
       {"wcs_max_pixel_scale_arcsec", T::Double, 15.0, "largest accepted WCS pixel scale (arcsec/px)", {}, 0.0, 3600.0},
@@ -116,7 +128,22 @@ const std::vector<ConfigKey>& config_schema() {
       {"inter_master_stack_method", T::String, "winsor", "per-pixel combine of a group's tiles (kappas from stack_kappa_low/high)", {"winsor", "kappa_sigma", "mean"}},
       {"inter_master_photometry_clip_sigma", T::Double, 3.0, "sigma clip of the intra-group gain/offset fits", {}, 0.5, 100.0},
   };
+}
+
+// Settings that change how a run is carried out but never its outputs (see ConfigKey::affects_output).
+constexpr std::string_view kRuntimeKeys[] = {
+    "num_processing_workers", "parallel_target_cpu_load", "parallel_max_cpu_workers", "parallel_target_ram_fraction",
+    "parallel_gpu_vram_fraction", "use_gpu", "assume_cores", "assume_ram_gb", "assume_vram_gb", "assume_disk_gb",
+    "telemetry_interval_s", "parallel_io_workers", "memmap_dir", "cache_retention", "resume",
+    "phase3_rows_per_chunk", "phase5_rows_per_chunk", "global_coadd_rows_per_chunk", "grid_chunk_ram_mb"};
+
+std::vector<ConfigKey> with_runtime_marks(std::vector<ConfigKey> keys) {
+  for (auto& k : keys)
+    for (std::string_view r : kRuntimeKeys)
+      if (k.name == r) k.affects_output = false;
   return keys;
 }
+
+}  // namespace
 
 }  // namespace zm

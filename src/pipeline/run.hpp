@@ -1,4 +1,4 @@
-// The classic pipeline, phase after phase, for `zemosaic run`.
+// A whole run for `zemosaic run`: the route chosen, its phases in order, then Phases 6 and 7.
 #pragma once
 
 #include <string>

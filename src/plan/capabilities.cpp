@@ -1,4 +1,5 @@
 #include "plan/capabilities.hpp"
+#include "plan/plan_settings.hpp"
 
 #include <fmt/format.h>
 #include <sched.h>
@@ -354,19 +355,21 @@ Capabilities probe_capabilities(const std::filesystem::path& scratch_dir) {
   return capabilities_from_snapshot(read_system_snapshot(scratch_dir));
 }
 
-void apply_assumptions(Capabilities& caps, const Config& config) {
-  if (const long long n = config.get_int("assume_cores"); n > 0) {
+void apply_assumptions(Capabilities& caps, const Config& config) { apply_assumptions(caps, machine_assumptions(config)); }
+
+void apply_assumptions(Capabilities& caps, const MachineAssumptions& a) {
+  if (const int n = a.cores; n > 0) {
     const auto cores = static_cast<unsigned>(n);
     caps.logical_cores = caps.physical_cores = caps.affinity_cores = caps.usable_cores = cores;
     caps.cgroup_cpu_limit = 0.0;
     caps.notes.push_back(fmt::format("assumed {} cores (assume_cores)", cores));
   }
-  if (const double g = config.get_double("assume_ram_gb"); g > 0.0) {
+  if (const double g = a.ram_gb; g > 0.0) {
     caps.ram_total_bytes = caps.ram_available_bytes = gib_to_bytes(g);
     caps.cgroup_memory_limit_bytes = 0;
     caps.notes.push_back(fmt::format("assumed {} GiB RAM, all available (assume_ram_gb)", g));
   }
-  if (const double v = config.get_double("assume_vram_gb"); v == 0.0) {
+  if (const double v = a.vram_gb; v == 0.0) {
     caps.gpu = GpuInfo{};
     caps.gpu.reason = "assume_vram_gb = 0: no GPU assumed";
     caps.notes.push_back(caps.gpu.reason);
@@ -377,7 +380,7 @@ void apply_assumptions(Capabilities& caps, const Config& config) {
     caps.gpu.reason = fmt::format("assumed {} GiB VRAM, all free (assume_vram_gb)", v);
     caps.notes.push_back(caps.gpu.reason);
   }
-  if (const double d = config.get_double("assume_disk_gb"); d > 0.0) {
+  if (const double d = a.disk_gb; d > 0.0) {
     caps.disk_free_bytes = gib_to_bytes(d);
     caps.notes.push_back(fmt::format("assumed {} GiB free scratch disk (assume_disk_gb)", d));
   }

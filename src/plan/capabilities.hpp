@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "plan/plan_settings.hpp"
 #include "gpu/device_probe.hpp"
 
 namespace zm {
@@ -102,7 +103,8 @@ Capabilities probe_capabilities(const std::filesystem::path& scratch_dir);
 // Replaces probed values by the config's assume_* keys (assume_cores, assume_ram_gb, assume_vram_gb,
 // assume_disk_gb); each replacement is recorded in notes. An assumed machine is idle: available RAM = total,
 // free VRAM = total.
-void apply_assumptions(Capabilities& caps, const Config& config);
+void apply_assumptions(Capabilities& caps, const MachineAssumptions& assumptions);
+void apply_assumptions(Capabilities& caps, const Config& config);  // through machine_assumptions(config)
 
 nlohmann::json to_json(const Capabilities& caps);
 

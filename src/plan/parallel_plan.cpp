@@ -34,25 +34,25 @@ struct Common {
   std::vector<std::string> reasons;
 };
 
-int decide_cpu_workers(const Capabilities& caps, const Config& cfg, std::vector<std::string>& reasons) {
+int decide_cpu_workers(const Capabilities& caps, const PlanSettings& cfg, std::vector<std::string>& reasons) {
   int workers = 0;
-  if (const long long n = cfg.get_int("num_processing_workers"); n > 0) {
-    workers = static_cast<int>(n);
+  if (const int n = cfg.num_processing_workers; n > 0) {
+    workers = n;
     reasons.push_back(fmt::format("cpu_workers {}: num_processing_workers (usable cores {})", workers, caps.usable_cores));
   } else {
-    const double load = cfg.get_double("parallel_target_cpu_load");
+    const double load = cfg.target_cpu_load;
     workers = std::max(1, static_cast<int>(std::lround(caps.usable_cores * load)));
     reasons.push_back(fmt::format("cpu_workers {} = round({} usable cores x parallel_target_cpu_load {:.2f}), at least 1",
                                   workers, caps.usable_cores, load));
   }
-  if (const long long cap = cfg.get_int("parallel_max_cpu_workers"); cap > 0 && workers > cap) {
-    workers = static_cast<int>(cap);
+  if (const int cap = cfg.max_cpu_workers; cap > 0 && workers > cap) {
+    workers = cap;
     reasons.push_back(fmt::format("cpu_workers capped to {} by parallel_max_cpu_workers", workers));
   }
   return workers;
 }
 
-std::uint64_t decide_ram_budget(const Capabilities& caps, const Config& cfg, std::vector<std::string>& reasons) {
+std::uint64_t decide_ram_budget(const Capabilities& caps, const PlanSettings& cfg, std::vector<std::string>& reasons) {
   std::uint64_t total = caps.ram_total_bytes;
   const std::uint64_t available = caps.ram_available_bytes;
   if (total == 0 && available == 0) {
@@ -60,7 +60,7 @@ std::uint64_t decide_ram_budget(const Capabilities& caps, const Config& cfg, std
     reasons.push_back(fmt::format("RAM size unknown: assumed {}", human_bytes(total)));
   }
   if (total == 0) total = available;
-  const double fraction = cfg.get_double("parallel_target_ram_fraction");
+  const double fraction = cfg.target_ram_fraction;
   const std::uint64_t by_total = scaled(total, fraction * kRamSafety);
   const std::uint64_t by_available = available > 0 ? scaled(available, kAvailableFraction)
                                                    : std::numeric_limits<std::uint64_t>::max();
@@ -80,9 +80,9 @@ std::uint64_t decide_ram_budget(const Capabilities& caps, const Config& cfg, std
 }
 
 // use_gpu is "present AND wanted AND compiled in"; `on` without a usable GPU is reported, not fatal.
-bool decide_gpu(const Capabilities& caps, const Config& cfg, std::uint64_t& budget, std::vector<std::string>& reasons) {
+bool decide_gpu(const Capabilities& caps, const PlanSettings& cfg, std::uint64_t& budget, std::vector<std::string>& reasons) {
   budget = 0;
-  const std::string want = cfg.get_string("use_gpu");
+  const std::string& want = cfg.use_gpu;
   auto no = [&](const std::string& why) {
     reasons.push_back(want == "on" ? "use_gpu false: use_gpu=on but " + why : "use_gpu false: " + why);
     return false;
@@ -91,7 +91,7 @@ bool decide_gpu(const Capabilities& caps, const Config& cfg, std::uint64_t& budg
   if (!caps.cuda_built) return no("this binary was built without CUDA");
   if (!caps.gpu.present) return no("no GPU (" + caps.gpu.reason + ")");
   const std::uint64_t total = caps.gpu.vram_total > 0 ? caps.gpu.vram_total : caps.gpu.vram_free;
-  const double fraction = cfg.get_double("parallel_gpu_vram_fraction");
+  const double fraction = cfg.gpu_vram_fraction;
   const std::uint64_t by_total = scaled(total, fraction * kVramSafety);
   const std::uint64_t by_free = caps.gpu.vram_free > 0 ? scaled(caps.gpu.vram_free, kVramFreeFraction)
                                                        : std::numeric_limits<std::uint64_t>::max();
@@ -109,7 +109,7 @@ bool decide_gpu(const Capabilities& caps, const Config& cfg, std::uint64_t& budg
   return true;
 }
 
-Common decide_common(const Capabilities& caps, const Config& cfg) {
+Common decide_common(const Capabilities& caps, const PlanSettings& cfg) {
   Common c;
   c.reasons.push_back(fmt::format("usable cores {} = min(logical {}, affinity {}, cgroup quota {})", caps.usable_cores,
                                   caps.logical_cores,
@@ -117,8 +117,8 @@ Common decide_common(const Capabilities& caps, const Config& cfg) {
                                   caps.cgroup_cpu_limit > 0 ? fmt::format("{:.2f} CPUs", caps.cgroup_cpu_limit)
                                                             : std::string("none")));
   c.cpu_workers = decide_cpu_workers(caps, cfg, c.reasons);
-  if (const long long io = cfg.get_int("parallel_io_workers"); io > 0) {
-    c.io_workers = static_cast<int>(io);
+  if (const int io = cfg.io_workers; io > 0) {
+    c.io_workers = io;
     c.reasons.push_back(fmt::format("io_workers {}: parallel_io_workers", c.io_workers));
   } else {
     c.io_workers = std::min(c.cpu_workers, kMaxIoWorkers);
@@ -376,7 +376,7 @@ nlohmann::json to_json(const JobSizes& j) {
           {"notes", j.notes}};
 }
 
-ParallelPlan make_plan(PlanKind kind, const Capabilities& caps, const Config& config, const JobSizes& job) {
+ParallelPlan make_plan(PlanKind kind, const Capabilities& caps, const PlanSettings& config, const JobSizes& job) {
   const Common common = decide_common(caps, config);
   ParallelPlan p;
   p.kind = kind;
@@ -386,7 +386,7 @@ ParallelPlan make_plan(PlanKind kind, const Capabilities& caps, const Config& co
   p.use_gpu = common.use_gpu;
   p.gpu_budget_bytes = common.gpu_budget;
   p.reasons = common.reasons;
-  const std::string dir = config.get_string("memmap_dir");
+  const std::string& dir = config.memmap_dir;
   p.memmap_dir = dir.empty() ? caps.scratch_dir : dir;
 
   const Sizes sizes = effective_sizes(job, p.reasons, kind);
@@ -418,7 +418,15 @@ ParallelPlan make_plan(PlanKind kind, const Capabilities& caps, const Config& co
   return p;
 }
 
+ParallelPlan make_plan(PlanKind kind, const Capabilities& caps, const Config& config, const JobSizes& job) {
+  return make_plan(kind, caps, plan_settings(config), job);
+}
+
 std::vector<ParallelPlan> make_all_plans(const Capabilities& caps, const Config& config, const JobSizes& job) {
+  return make_all_plans(caps, plan_settings(config), job);
+}
+
+std::vector<ParallelPlan> make_all_plans(const Capabilities& caps, const PlanSettings& config, const JobSizes& job) {
   std::vector<ParallelPlan> plans;
   for (PlanKind k : kAllKinds) plans.push_back(make_plan(k, caps, config, job));
   return plans;

@@ -20,6 +20,7 @@
 
 #include "core/config.hpp"
 #include "plan/capabilities.hpp"
+#include "plan/plan_settings.hpp"
 #include "plan/plan_constants.hpp"
 
 namespace zm {
@@ -73,6 +74,9 @@ nlohmann::json to_json(const JobSizes& job);
 // JSON with exactly the plan's field names (the kind is the key of the enclosing object).
 nlohmann::json to_json(const ParallelPlan& plan);
 
+ParallelPlan make_plan(PlanKind kind, const Capabilities& caps, const PlanSettings& settings, const JobSizes& job);
+std::vector<ParallelPlan> make_all_plans(const Capabilities& caps, const PlanSettings& settings, const JobSizes& job);
+// The same with the settings read from a configuration (plan_settings).
 ParallelPlan make_plan(PlanKind kind, const Capabilities& caps, const Config& config, const JobSizes& job);
 std::vector<ParallelPlan> make_all_plans(const Capabilities& caps, const Config& config, const JobSizes& job);
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <random>
 
-#include "pipeline/clustering.hpp"
+#include "pipeline/classic/clustering.hpp"
 
 namespace zm {
 namespace {

@@ -3,8 +3,8 @@
 #include <fstream>
 
 #include "core/error.hpp"
-#include "pipeline/frame_cache.hpp"
-#include "pipeline/input_scan.hpp"
+#include "pipeline/model/frame_cache.hpp"
+#include "pipeline/ingest/input_scan.hpp"
 #include "test_support.hpp"
 
 namespace zm {

@@ -6,12 +6,13 @@
 
 #include "events/event_stream.hpp"
 #include "io/fits_reader.hpp"
-#include "pipeline/phase1_ingest.hpp"
-#include "pipeline/phase2_cluster.hpp"
-#include "pipeline/phase3_master_tiles.hpp"
-#include "pipeline/frame_cache.hpp"
+#include "pipeline/ingest/phase1_ingest.hpp"
+#include "pipeline/classic/phase2_cluster.hpp"
+#include "pipeline/classic/phase3_master_tiles.hpp"
+#include "pipeline/model/frame_cache.hpp"
 #include "sim/dataset.hpp"
 #include "stars/detect.hpp"
+#include "pipeline_run.hpp"
 #include "test_support.hpp"
 #include "wcs/wcs.hpp"
 
@@ -42,19 +43,11 @@ struct Pipeline13 {
 Pipeline13 run_1_to_3(const std::filesystem::path& input, const std::filesystem::path& out, int workers, int rows) {
   EventStream events;
   RunProgress progress(events);
-  RunContext ctx;
-  ctx.input_dir = input;
-  ctx.output_dir = out;
-  ctx.cache_dir = out / ".zemosaic_cache";
-  ctx.tiles_dir = out / "tiles";
-  ctx.config.set("parallel_max_cpu_workers", workers);
-  ctx.config.set("phase3_rows_per_chunk", rows);
-  ctx.caps = probe_capabilities(out);
-  ctx.progress = &progress;
-  std::filesystem::create_directories(ctx.cache_dir);
+  const RunContext ctx = test::make_test_context(input, out, progress, workers, {{"phase3_rows_per_chunk", rows}});
   Pipeline13 p;
-  p.frames = run_phase1(ctx).frames;
-  p.tiles = run_phase3(ctx, p.frames, run_phase2(ctx, p.frames));
+  const IngestResult ingest = run_phase1(ctx, ctx.options.ingest);
+  p.frames = ingest.frames;
+  p.tiles = run_phase3(ctx, ctx.options.master_tiles, ingest, run_phase2(ctx, ctx.options.cluster, p.frames));
   return p;
 }
 

@@ -6,8 +6,8 @@
 #include <vector>
 #include <limits>
 
-#include "pipeline/frame_cache.hpp"
-#include "pipeline/mosaic_overview.hpp"
+#include "pipeline/model/frame_cache.hpp"
+#include "pipeline/output/mosaic_overview.hpp"
 #include "test_support.hpp"
 
 namespace zm {

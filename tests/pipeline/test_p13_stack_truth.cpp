@@ -35,10 +35,10 @@
 
 #include "events/event_stream.hpp"
 #include "io/fits_reader.hpp"
-#include "pipeline/frame_cache.hpp"
-#include "pipeline/phase1_ingest.hpp"
-#include "pipeline/phase2_cluster.hpp"
-#include "pipeline/phase3_master_tiles.hpp"
+#include "pipeline/model/frame_cache.hpp"
+#include "pipeline/ingest/phase1_ingest.hpp"
+#include "pipeline/classic/phase2_cluster.hpp"
+#include "pipeline/classic/phase3_master_tiles.hpp"
 #include "reproject/kernels.hpp"
 #include "sim/dataset.hpp"
 #include "test_support.hpp"
@@ -112,20 +112,18 @@ class StackVsTruth : public ::testing::Test {
     sim::write_dataset(*plan_, dir_->path() / "data");
     EventStream events;
     RunProgress progress(events);
-    RunContext ctx;
-    ctx.input_dir = dir_->path() / "data" / sim::kLightsFolder;
-    ctx.output_dir = dir_->path() / "out";
-    ctx.cache_dir = ctx.output_dir / ".zemosaic_cache";
-    ctx.tiles_dir = ctx.output_dir / "tiles";
-    ctx.caps = probe_capabilities(ctx.output_dir);
-    ctx.progress = &progress;
-    std::filesystem::create_directories(ctx.cache_dir);
-    records_ = new std::vector<FrameRecord>(run_phase1(ctx).frames);
-    const auto groups = run_phase2(ctx, *records_);
-    const auto tiles = run_phase3(ctx, *records_, groups);
+    Config config;
+    std::filesystem::create_directories(dir_->path() / "out");
+    const RunContext ctx = make_run_context(dir_->path() / "data" / sim::kLightsFolder, dir_->path() / "out", config,
+                                            probe_capabilities(dir_->path() / "out"), progress);
+    std::filesystem::create_directories(ctx.cache.root);
+    const IngestResult ingest = run_phase1(ctx, ctx.options.ingest);
+    records_ = new std::vector<FrameRecord>(ingest.frames);
+    const auto groups = run_phase2(ctx, ctx.options.cluster, *records_);
+    const auto tiles = run_phase3(ctx, ctx.options.master_tiles, ingest, groups);
     ASSERT_EQ(tiles.size(), 1u);
     tile_path_ = new std::string(tiles[0].path);
-    frames_dir_ = new std::filesystem::path(ctx.cache_dir / "frames");
+    frames_dir_ = new std::filesystem::path(ctx.cache.frames());
   }
   static void TearDownTestSuite() {
     delete records_;

@@ -9,9 +9,10 @@
 
 #include "events/event_stream.hpp"
 #include "events/progress.hpp"
-#include "pipeline/phase1_ingest.hpp"
+#include "pipeline/ingest/phase1_ingest.hpp"
 #include "plan/capabilities.hpp"
 #include "sim/dataset.hpp"
+#include "pipeline_run.hpp"
 #include "test_support.hpp"
 #include "wcs/wcs.hpp"
 
@@ -49,17 +50,9 @@ sim::SimConfig group_config() {
 IngestResult run(const fs::path& input, const fs::path& out, int workers) {
   EventStream events;
   RunProgress progress(events);
-  RunContext ctx;
-  ctx.input_dir = input;
-  ctx.output_dir = out;
-  ctx.cache_dir = out / ".zemosaic_cache";
-  ctx.tiles_dir = out / "tiles";
-  ctx.config.set("parallel_max_cpu_workers", workers);
-  ctx.config.set("solver", std::string("none"));  // a simulated sky is in no catalogue
-  ctx.caps = probe_capabilities(out);
-  ctx.progress = &progress;
-  fs::create_directories(ctx.cache_dir);
-  return run_phase1(ctx);
+  // A simulated sky is in no catalogue: no solver.
+  const RunContext ctx = test::make_test_context(input, out, progress, workers, {{"solver", "none"}});
+  return run_phase1(ctx, ctx.options.ingest);
 }
 
 class Phase1SolveSim : public ::testing::Test {

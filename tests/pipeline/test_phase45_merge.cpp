@@ -15,14 +15,16 @@
 #include "io/fits_reader.hpp"
 #include "io/fits_writer.hpp"
 #include "photometry/flux_ratio.hpp"
-#include "pipeline/phase45_merge.hpp"
-#include "pipeline/super_tile.hpp"
-#include "pipeline/tile_overlap.hpp"
+#include "pipeline/merge/phase45_merge.hpp"
+#include "pipeline/pipeline_events.hpp"
+#include "pipeline/merge/super_tile.hpp"
+#include "pipeline/merge/tile_overlap.hpp"
 #include "reproject/coadd_io.hpp"
 #include "reproject/pixel_map.hpp"
 #include "reproject/warp.hpp"
 #include "stars/detect.hpp"
 #include "event_recorder.hpp"
+#include "pipeline_run.hpp"
 #include "test_support.hpp"
 
 namespace zm {
@@ -205,17 +207,10 @@ MergeRun run_merge(const fs::path& out, const std::vector<TileInfo>& tiles, cons
   auto rec = std::make_shared<Recorder>();
   events.add_sink(rec);
   RunProgress progress(events);
-  RunContext ctx;
-  ctx.output_dir = out;
-  ctx.cache_dir = out / ".zemosaic_cache";
-  ctx.tiles_dir = out / "tiles";
-  ctx.config.set("assume_cores", 8);
-  ctx.config.set("parallel_max_cpu_workers", workers);
-  for (const auto& [k, v] : extra) ctx.config.set(k, v);
-  ctx.caps = probe_capabilities(out);
-  ctx.progress = &progress;
-  fs::create_directories(ctx.cache_dir);
-  return {run_phase45_merge(ctx, tiles, grid), rec};
+  std::map<std::string, nlohmann::json> config = extra;
+  config["assume_cores"] = 8;
+  const RunContext ctx = test::make_test_context({}, out, progress, workers, config);
+  return {run_phase45_merge(ctx, ctx.options.merge, tiles, grid), rec};
 }
 
 ImageF read_primary(const std::string& path) { return FitsImageReader(path).read_all(false); }
@@ -299,7 +294,7 @@ TEST_F(MergeSim, GroupsTheTwoNightsAndLeavesTheNeighbour) {
   EXPECT_NEAR(super().exposure_s, 80.0, 1e-9);
   EXPECT_EQ(super().date_beg, "2025-03-27T01:00:00");
   EXPECT_EQ(super().date_end, "2025-03-28T01:12:00");
-  const auto merged = first_->events->with_key(kInterMasterMerge);
+  const auto merged = first_->events->with_key(pipeline_keys::kInterMasterMerge);
   ASSERT_EQ(merged.size(), 1u);
   const auto& groups = merged[0].fields.at("groups");
   ASSERT_EQ(groups.size(), 1u);
@@ -330,7 +325,7 @@ TEST_F(MergeSim, GainsAgreeWithTheAnchorAfterNormalisation) {
   Wcs sw = super().wcs;
   const ImageF truth = render(*stars_, sw, super().width, super().height, 1.0, {0, 0, 0}, 0, 0);
   const double g_super = gain_vs_truth(read_primary(super().path), truth);
-  const auto groups = first_->events->with_key(kInterMasterMerge)[0].fields.at("groups");
+  const auto groups = first_->events->with_key(pipeline_keys::kInterMasterMerge)[0].fields.at("groups");
   const auto gains = groups[0].at("gains");
   std::vector<double> normalised;
   for (int k = 0; k < 2; ++k) {
@@ -352,7 +347,7 @@ TEST_F(MergeSim, GainsAgreeWithTheAnchorAfterNormalisation) {
 TEST_F(MergeSim, NoiseFallsLikeTwoEqualMembers) {
   Wcs sw = super().wcs;
   const ImageF s = read_primary(super().path);
-  const auto gains = first_->events->with_key(kInterMasterMerge)[0].fields.at("groups")[0].at("gains");
+  const auto gains = first_->events->with_key(pipeline_keys::kInterMasterMerge)[0].fields.at("groups")[0].at("gains");
   const double n_super = plane_noise_sigma(s.plane(1), s.width, s.height);
   double n_members = 0;
   for (int k = 0; k < 2; ++k) {
@@ -442,8 +437,8 @@ TEST_F(MergeSim, DisabledIsIdentityAndSilent) {
   const MergeRun none = run_merge(dir_->path() / "none", *tiles_, *grid_, 2,
                                   {{"inter_master_merge", true}, {"inter_master_overlap_threshold", 0.99}});
   EXPECT_EQ(none.tiles.size(), 3u);
-  ASSERT_EQ(none.events->with_key(kInterMasterMerge).size(), 1u);
-  EXPECT_TRUE(none.events->with_key(kInterMasterMerge)[0].fields.at("groups").empty());
+  ASSERT_EQ(none.events->with_key(pipeline_keys::kInterMasterMerge).size(), 1u);
+  EXPECT_TRUE(none.events->with_key(pipeline_keys::kInterMasterMerge)[0].fields.at("groups").empty());
 }
 
 }  // namespace

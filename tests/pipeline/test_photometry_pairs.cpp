@@ -9,7 +9,7 @@
 #include <set>
 #include <stdexcept>
 
-#include "pipeline/photometry_pairs.hpp"
+#include "pipeline/frame_photometry/photometry_pairs.hpp"
 #include "wcs/geometry.hpp"
 
 namespace zm {

@@ -3,8 +3,8 @@
 
 #include "core/error.hpp"
 #include "io/fits_reader.hpp"
-#include "pipeline/frame_cache.hpp"
-#include "pipeline/preprocess.hpp"
+#include "pipeline/model/frame_cache.hpp"
+#include "pipeline/ingest/preprocess.hpp"
 #include "sim/dataset.hpp"
 #include "test_support.hpp"
 

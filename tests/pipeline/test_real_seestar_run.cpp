@@ -14,7 +14,7 @@
 #define ZM_CLI_BINARY ZM_BINARY_DIR "/src/cli/zemosaic"  // the CLI target of this build tree
 #endif
 #include "child_run.hpp"
-#include "pipeline/frame_record.hpp"
+#include "pipeline/model/frame_record.hpp"
 #include "solve/absolute_solver.hpp"
 #include "solve/sidecar.hpp"
 #include "stars/detect.hpp"

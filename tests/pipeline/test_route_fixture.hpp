@@ -13,13 +13,15 @@
 
 #include "events/event_stream.hpp"
 #include "io/fits_reader.hpp"
-#include "pipeline/frame_cache.hpp"
-#include "pipeline/phase1_ingest.hpp"
-#include "pipeline/route_mosaic_first.hpp"
+#include "pipeline/model/frame_cache.hpp"
+#include "pipeline/ingest/phase1_ingest.hpp"
+#include "pipeline/routes/global_grid.hpp"
+#include "pipeline/routes/mosaic_first.hpp"
 #include "reproject/pixel_map.hpp"
 #include "reproject/warp.hpp"
 #include "sim/dataset.hpp"
 #include "stars/detect.hpp"
+#include "pipeline_run.hpp"
 #include "test_support.hpp"
 #include "truth_metrics.hpp"
 
@@ -59,15 +61,8 @@ struct Ctx {
   Ctx(const fs::path& input, const fs::path& out, const fs::path& cache, int workers,
       const std::map<std::string, nlohmann::json>& extra = {}) {
     progress = std::make_unique<RunProgress>(events);
-    ctx.input_dir = input;
-    ctx.output_dir = out;
-    ctx.cache_dir = cache;
-    ctx.tiles_dir = out / "tiles";
-    ctx.config.set("parallel_max_cpu_workers", workers);
-    ctx.config.set("telemetry_interval_s", 0.0);
-    for (const auto& [k, v] : extra) ctx.config.set(k, v);
-    ctx.caps = probe_capabilities(out);
-    ctx.progress = progress.get();
+    ctx = test::make_test_context(input, out, *progress, workers, extra);
+    ctx.cache.root = cache;
     fs::create_directories(cache);
   }
 };
@@ -78,13 +73,16 @@ struct Dataset {
   sim::DatasetPlan plan = sim::plan_dataset(routes_config());
   sim::DatasetFiles files;
   std::vector<FrameRecord> frames;
+  std::string ingest_key;  // Phase 1's settings: part of every route's resume keys
   fs::path input() const { return dir.path() / "data" / sim::kLightsFolder; }
   fs::path out() const { return dir.path() / "out"; }
   fs::path cache() const { return out() / ".zemosaic_cache"; }
   Dataset() {
     files = sim::write_dataset(plan, dir.path() / "data");
     Ctx c(input(), out(), cache(), 2);
-    frames = run_phase1(c.ctx).frames;
+    IngestResult ingest = run_phase1(c.ctx, c.ctx.options.ingest);
+    frames = std::move(ingest.frames);
+    ingest_key = ingest.key;
   }
   static Dataset& get() {
     static Dataset d;

@@ -7,7 +7,9 @@
 
 #include "core/error.hpp"
 #include "photometry/flux_ratio.hpp"
-#include "pipeline/route_grid.hpp"
+#include "pipeline/routes/global_grid.hpp"
+#include "pipeline/routes/grid/grid_route.hpp"
+#include "pipeline/routes/mosaic_first.hpp"
 #include "test_route_fixture.hpp"
 
 namespace zm::route_test {
@@ -156,7 +158,7 @@ GridRun run_route(const fs::path& out, int workers) {
   Ctx c(plan_folder(), out, d.cache(), workers, kGridConfig);
   auto sink = std::make_shared<Collect>();
   c.events.add_sink(sink);
-  GridRun r{run_grid_route(c.ctx), {}, {}, {}};
+  GridRun r{run_grid_route(c.ctx, c.ctx.options), {}, {}, {}};
   const MosaicArtifacts& a = r.result.mosaic;
   r.image = read_planes(a.image, a.width, a.height, a.channels);
   r.coverage = read_planes(a.coverage, a.width, a.height, 1);
@@ -178,7 +180,7 @@ TEST_F(GridMode, ListedFramesAreUsedAndTheUnlistedOneIsNot) {
   ASSERT_EQ(r.ingest.frames.size(), d.frames.size() - 1);
   EXPECT_EQ(r.stats.frames_used.size(), d.frames.size() - 1);
   for (const auto& f : r.ingest.frames) EXPECT_NE(f.path, d.frames.back().path);
-  EXPECT_EQ(r.summary.route, "grid");
+  EXPECT_EQ(r.summary.route, Route::grid);
   EXPECT_EQ(r.summary.frames_used, static_cast<int>(d.frames.size()) - 1);
   ASSERT_EQ(r.plan.skipped.size(), 1u);
   int missing = 0, plan_summaries = 0;
@@ -283,7 +285,7 @@ TEST_F(GridMode, TilesAndBlendingAddNoGainErrorOverMosaicFirst) {
   Ctx c(plan_folder(), out, out / "cache", 2, kGridConfig);
   fs::create_directory_symlink(d.cache() / "frames", out / "cache" / "frames");
   const auto& g = run_->result;
-  const MosaicArtifacts a = run_mosaic_first(c.ctx, g.ingest.frames, g.grid);
+  const MosaicArtifacts a = run_mosaic_first(c.ctx, c.ctx.options.global_coadd, g.ingest.frames, g.ingest.key, g.grid);
   const ImageF mf = read_planes(a.image, a.width, a.height, a.channels);
   double worst = 0;
   for (const auto& t : g.stats.layout.tiles) {
@@ -321,7 +323,8 @@ TEST_F(GridMode, BitIdenticalWithOneWorkerAndResumed) {
   Ctx c(plan_folder(), out, out / "cache", 1, kGridConfig);
   fs::create_directory_symlink(d.cache() / "frames", out / "cache" / "frames");
   GridModeStats st;
-  const MosaicArtifacts a = run_grid_mode(c.ctx, run_->result.ingest.frames, run_->result.plan, run_->result.grid, st);
+  const MosaicArtifacts a = run_grid_mode(c.ctx, c.ctx.options, run_->result.ingest.frames, run_->result.ingest.key,
+                                            run_->result.plan, run_->result.grid, st);
   EXPECT_FALSE(a.reused);
   EXPECT_EQ(st.tiles_reused, 0);
   EXPECT_EQ(a.key, run_->result.mosaic.key);
@@ -329,7 +332,8 @@ TEST_F(GridMode, BitIdenticalWithOneWorkerAndResumed) {
   EXPECT_TRUE(same_bits(read_planes(a.coverage, a.width, a.height, 1), run_->coverage));
   // The same folder again: every tile and the blend are reused.
   GridModeStats again;
-  const MosaicArtifacts b = run_grid_mode(c.ctx, run_->result.ingest.frames, run_->result.plan, run_->result.grid, again);
+  const MosaicArtifacts b = run_grid_mode(c.ctx, c.ctx.options, run_->result.ingest.frames, run_->result.ingest.key,
+                                            run_->result.plan, run_->result.grid, again);
   EXPECT_EQ(again.tiles_reused, static_cast<int>(st.layout.tiles.size()));
   EXPECT_TRUE(b.reused);
 }

@@ -1,8 +1,8 @@
 // Mosaic-First route on the simulated 2x2 x 2-night dataset, against the simulator's truth.
 #include "test_route_fixture.hpp"
 
-#include "pipeline/route_common.hpp"
-#include "pipeline/route_photometry.hpp"
+#include "pipeline/routes/route_common.hpp"
+#include "pipeline/frame_photometry/frame_photometry.hpp"
 
 namespace zm::route_test {
 namespace {
@@ -18,8 +18,8 @@ MfRun run_mf(const fs::path& cache, int workers, const std::map<std::string, nlo
   Dataset& d = Dataset::get();
   Ctx c(d.input(), d.out(), cache, workers, extra);
   if (cache != d.cache()) fs::create_directory_symlink(d.cache() / "frames", cache / "frames");
-  MfRun r{global_grid(c.ctx, d.frames), {}, {}, {}, {}};
-  r.art = run_mosaic_first(c.ctx, d.frames, r.grid, r.stats);
+  MfRun r{global_grid(c.ctx.options.global_grid, d.frames), {}, {}, {}, {}};
+  r.art = run_mosaic_first(c.ctx, c.ctx.options.global_coadd, d.frames, d.ingest_key, r.grid, r.stats);
   r.image = read_planes(r.art.image, r.art.width, r.art.height, r.art.channels);
   r.coverage = read_planes(r.art.coverage, r.art.width, r.art.height, 1);
   return r;
@@ -86,14 +86,14 @@ TEST_F(MosaicFirst, RerunReusesTheResult) {
 TEST_F(MosaicFirst, BandFootprintStaysWithinTheBudget) {
   const Dataset& d = Dataset::get();
   Ctx c(d.input(), d.out(), d.cache(), 2);
-  std::vector<CoaddFrame> inputs = coadd_frames(c.ctx, d.frames, {});
+  std::vector<CoaddFrame> inputs = coadd_frames(c.ctx.cache.frames(), d.frames);
   std::uint64_t all_frames = 0;
   for (const auto& f : inputs) all_frames += static_cast<std::uint64_t>(f.width) * f.height * f.channels * 4;
   const fs::path dir = d.dir.path() / "budget";
   fs::create_directories(dir);
   MosaicArtifacts a{dir / "m.f32", dir / "w.f32", dir / "c.f32", run_->grid.width, run_->grid.height, 3, "", false};
   GlobalCoaddOptions o;
-  o.reject = global_coadd_reject(c.ctx.config);
+  o.reject = c.ctx.options.global_coadd.reject;
   o.memory_budget_bytes = 4u << 20;  // 4 MiB
   o.workers = 2;
   const GlobalCoaddStats s = global_coadd(inputs, run_->grid, a, o);
@@ -161,11 +161,11 @@ TEST(MosaicFirstProbe, FrameGainsAgainstTransparency) {
   if (!std::getenv("ZM_PHOTO_PROBE")) GTEST_SKIP() << "diagnostic, set ZM_PHOTO_PROBE=1";
   Dataset& d = Dataset::get();
   Ctx c(d.input(), d.out(), d.cache(), 2);
-  std::vector<CoaddFrame> inputs = coadd_frames(c.ctx, d.frames, {});
+  std::vector<CoaddFrame> inputs = coadd_frames(c.ctx.cache.frames(), d.frames);
   std::vector<std::array<float, 3>> skies;
   for (const auto& f : d.frames) skies.push_back(f.sky_median);
   const RoutePhotometry p = std::getenv("ZM_PROBE_HARMONIZE")
-                                ? solve_route_photometry(inputs, 1024, route_harmonize_options(c.ctx.config), 2)
+                                ? solve_route_photometry(inputs, 1024, c.ctx.options.tile_match.harmonize, 2)
                                 : solve_star_photometry(inputs, skies, 2);
   FitsImageReader tr(d.files.dir / d.files.truth);
   const ImageF truth = tr.read_all(false);

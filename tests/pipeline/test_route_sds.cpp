@@ -1,7 +1,7 @@
 // SDS route on the simulated 2x2 x 2-night dataset: batching, mega-tiles, matching, stack and mask, vs the truth.
 #include "test_route_fixture.hpp"
 
-#include "pipeline/route_sds.hpp"
+#include "pipeline/routes/sds/sds_route.hpp"
 
 namespace zm::route_test {
 namespace {
@@ -17,8 +17,8 @@ SdsRun run_sds_on(const fs::path& cache, int workers, const std::map<std::string
   Dataset& d = Dataset::get();
   Ctx c(d.input(), d.out(), cache, workers, extra);
   if (!fs::exists(cache / "frames")) fs::create_directory_symlink(d.cache() / "frames", cache / "frames");
-  SdsRun r{global_grid(c.ctx, d.frames), {}, {}, {}, {}};
-  r.art = run_sds(c.ctx, d.frames, r.grid, r.stats);
+  SdsRun r{global_grid(c.ctx.options.global_grid, d.frames), {}, {}, {}, {}};
+  r.art = run_sds(c.ctx, c.ctx.options, d.frames, d.ingest_key, r.grid, r.stats);
   r.image = read_planes(r.art.image, r.art.width, r.art.height, r.art.channels);
   r.coverage = read_planes(r.art.coverage, r.art.width, r.art.height, 1);
   return r;
@@ -113,9 +113,10 @@ TEST_F(Sds, FailsWithAReasonWhenNothingLandsOnTheGrid) {
                           {-1e-3, 0, 0, 1e-3}, 100, 100);
   far.width = far.height = 100;
   try {
-    run_sds(c.ctx, d.frames, far);
-    FAIL() << "expected SdsFailed";
-  } catch (const SdsFailed& e) {
+    run_sds(c.ctx, c.ctx.options, d.frames, d.ingest_key, far);
+    FAIL() << "expected RouteFailed";
+  } catch (const RouteFailed& e) {
+    EXPECT_EQ(e.route(), Route::sds);
     EXPECT_NE(std::string(e.what()).find("SDS"), std::string::npos) << e.what();
   }
 }

@@ -8,7 +8,7 @@
 
 #include "io/fits_reader.hpp"
 #include "pipeline/pipeline_events.hpp"
-#include "pipeline/vignetting.hpp"
+#include "pipeline/ingest/vignetting.hpp"
 #include "pipeline_run.hpp"
 #include "sim/dataset.hpp"
 #include "test_support.hpp"

@@ -9,8 +9,8 @@
 
 #include "image/debayer.hpp"
 #include "io/fits_reader.hpp"
-#include "pipeline/input_scan.hpp"
-#include "pipeline/wcs_acquire.hpp"
+#include "pipeline/ingest/input_scan.hpp"
+#include "pipeline/ingest/wcs_acquire.hpp"
 #include "solve/propagate.hpp"
 #include "solve/sidecar.hpp"
 #include "stars/cfa_detect.hpp"
