@@ -233,7 +233,8 @@ void open_padded_copy(PaddedCopy& mem, FitsFilePtr& file, const std::string& pat
 // `expected` values.
 void check_row_request(const void* handle, const std::string& path, int row0, int nrows, int height,
                        std::size_t out_size, std::size_t expected) {
-  if (handle == nullptr) throw std::logic_error(path + ": FITS reader used after move or without an image");
+  if (handle == nullptr)
+    throw std::logic_error(path + ": read_rows on a moved-from reader or with no extension selected");
   if (row0 < 0 || nrows < 0 || static_cast<long long>(row0) + nrows > height)
     throw std::out_of_range(path + ": rows [" + std::to_string(row0) + ", " + std::to_string(row0 + nrows) +
                             ") outside the image height " + std::to_string(height));

@@ -152,7 +152,8 @@ TEST(LayerRules, SourceTreeObeysEveryRule) {
   const Scan scan = scan_tree(root, all_rules());
   ASSERT_GT(scan.files.size(), 100u) << "scanned " << root << ": is ZM_SOURCE_DIR the source root?";
   for (const LayerRule& rule : kRules) {
-    const bool any = std::any_of(scan.files.begin(), scan.files.end(), [&](const std::string& f) { return governs(rule, f); });
+    const bool any =
+        std::any_of(scan.files.begin(), scan.files.end(), [&](const std::string& f) { return governs(rule, f); });
     EXPECT_TRUE(any) << "rule '" << rule.files << "' governs no file: a typo in its glob?";
   }
   for (const std::string& v : scan.violations) ADD_FAILURE() << v;

@@ -36,10 +36,11 @@ fs::path write_tile(const fs::path& dir) {
 fs::path write_cube_alpha(const fs::path& dir, int naxis3) {
   std::string bytes = test::header_block({"SIMPLE  =                    T", "BITPIX  =                    8",
                                           "NAXIS   =                    0", "EXTEND  =                    T"});
-  bytes += test::header_block({"XTENSION= 'IMAGE   '", "BITPIX  =                    8", "NAXIS   =                    3",
-                               "NAXIS1  =                    4", "NAXIS2  =                    3",
-                               "NAXIS3  =                    " + std::to_string(naxis3),
-                               "PCOUNT  =                    0", "GCOUNT  =                    1", "EXTNAME = 'ALPHA   '"});
+  bytes += test::header_block({"XTENSION= 'IMAGE   '", "BITPIX  =                    8",
+                               "NAXIS   =                    3", "NAXIS1  =                    4",
+                               "NAXIS2  =                    3", "NAXIS3  =                    " + std::to_string(naxis3),
+                               "PCOUNT  =                    0", "GCOUNT  =                    1",
+                               "EXTNAME = 'ALPHA   '"});
   std::string data(static_cast<std::size_t>(12 * naxis3), '\0');
   for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i);
   data.resize(2880, '\0');
