@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <iostream>
+#include <stdexcept>
 
 #include "cli/commands.hpp"
 #include "core/error.hpp"
@@ -60,6 +61,8 @@ int execute(const RunArgs& a) {
     TelemetrySampler telemetry(events, to);
     const RunOutcome out = run_pipeline(ctx);
     telemetry.stop();
+    // A GUI following the events file would wait forever on a file that stopped mid-run: such a run fails.
+    if (const auto lost = events.write_error()) throw std::runtime_error(*lost + " (the events file is incomplete)");
     events.emit(EventLevel::Success, "RUN_SUMMARY",
                 {{"frames_used", out.frames_used},
                  {"inputs_set_aside", out.inputs_set_aside},
@@ -84,6 +87,10 @@ int execute(const RunArgs& a) {
   }
   remove_cancel_signal_handlers();
   events.close();
+  if (const auto lost = events.write_error(); lost && code == 0) {  // the last lines (or the close) failed
+    std::cerr << "error: " << *lost << "; the run's events file is incomplete, so the run counts as failed\n";
+    code = 1;
+  }
   return code;
 }
 

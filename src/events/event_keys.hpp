@@ -26,10 +26,14 @@ inline constexpr std::string_view kItemFailed = "ITEM_FAILED";
 inline constexpr std::string_view kProcessDone = "PROCESS_DONE";
 // {"message"} — the run failed (followed by PROCESS_DONE with success false).
 inline constexpr std::string_view kProcessError = "PROCESS_ERROR";
+// {"path": the events file, "reason": the OS error text} — ERROR: a line could not be written to the events file
+// (disk full, ...); the file is closed and holds only the events before it, the sinks still get every event, and
+// EventStream::write_error() says so (the run then stops).
+inline constexpr std::string_view kEventsWriteFailed = "EVENTS_WRITE_FAILED";
 
-inline constexpr std::array<std::string_view, 10> kAll = {
-    kPhaseUpdate, kStageProgress,       kRawFileCountUpdate, kMasterTileCountUpdate, kEtaUpdate,
-    kStatsUpdate, kParallelPlanSummary, kItemFailed,         kProcessDone,           kProcessError};
+inline constexpr std::array<std::string_view, 11> kAll = {
+    kPhaseUpdate, kStageProgress,       kRawFileCountUpdate, kMasterTileCountUpdate, kEtaUpdate,        kStatsUpdate,
+    kParallelPlanSummary, kItemFailed,  kProcessDone,        kProcessError,          kEventsWriteFailed};
 
 // Phase ids in run order ("4.5" is the inter-master merge between 4 and 5).
 inline constexpr std::array<std::string_view, 8> kPhaseIds = {"1", "2", "3", "4", "4.5", "5", "6", "7"};

@@ -52,11 +52,108 @@ EventStream::EventStream(EventStreamOptions options) : options_(std::move(option
 
 EventStream::~EventStream() { close(); }
 
+// The drainer role for the calling thread while in scope; leaving it (normally or by an exception from a sink, with
+// m_ held) wakes the emitters waiting for their events, one of which then drains what is left.
+class EventStream::DrainerRole {
+ public:
+  explicit DrainerRole(EventStream& s) : s_(s) {
+    s_.draining_ = true;
+    s_.drainer_ = std::this_thread::get_id();
+  }
+  ~DrainerRole() {
+    s_.draining_ = false;
+    s_.drainer_ = {};
+    s_.delivered_cv_.notify_all();
+  }
+  DrainerRole(const DrainerRole&) = delete;
+  DrainerRole& operator=(const DrainerRole&) = delete;
+
+ private:
+  EventStream& s_;
+};
+
+void EventStream::drain(std::unique_lock<std::mutex>& lk) {
+  DrainerRole role(*this);
+  while (!pending_.empty()) {
+    const Event e = std::move(pending_.front());
+    pending_.pop_front();
+    const std::vector<std::shared_ptr<EventSink>> sinks = sinks_;
+    lk.unlock();
+    try {
+      for (const auto& s : sinks) s->on_event(e);
+    } catch (...) {
+      lk.lock();
+      ++delivered_;
+      throw;
+    }
+    lk.lock();
+    ++delivered_;
+    delivered_cv_.notify_all();
+  }
+}
+
 void EventStream::close() {
+  std::unique_lock lk(m_);
+  if (drainer_ == std::this_thread::get_id()) {  // from inside a sink: the drain under way delivers the rest
+    close_file_locked();
+    return;
+  }
+  delivered_cv_.wait(lk, [&] { return !draining_; });
+  close_file_locked();
+  drain(lk);
+  {
+    DrainerRole role(*this);  // sinks close one at a time, in order after every queued event
+    const std::vector<std::shared_ptr<EventSink>> sinks = sinks_;
+    lk.unlock();
+    try {
+      for (const auto& s : sinks) s->close();
+    } catch (...) {
+      lk.lock();
+      throw;
+    }
+    lk.lock();
+  }
+  drain(lk);  // what the sinks emitted while closing
+}
+
+std::optional<std::string> EventStream::write_error() const {
   std::lock_guard lk(m_);
-  for (auto& s : sinks_) s->close();
-  if (file_ != nullptr) std::fclose(file_);
+  return write_error_;
+}
+
+void EventStream::file_failed_locked(int err) {
+  const std::string path = options_.events_path.string();
+  const std::string reason = err != 0 ? std::strerror(err) : "unknown write error";
+  if (!write_error_) write_error_ = "cannot write the events file " + path + ": " + reason;
+  if (file_ != nullptr) std::fclose(file_);  // fails too (the buffered rest cannot go out); nothing more to write
   file_ = nullptr;
+  Event failed;
+  failed.t = clock_();
+  failed.level = EventLevel::Error;
+  failed.key = std::string(event_keys::kEventsWriteFailed);
+  failed.fields = {{"path", path}, {"reason", reason}};
+  pending_.push_back(std::move(failed));
+  ++queued_;
+}
+
+void EventStream::close_file_locked() {
+  if (file_ == nullptr) return;
+  std::FILE* f = file_;
+  file_ = nullptr;
+  if (std::fclose(f) != 0) file_failed_locked(errno);
+}
+
+std::uint64_t EventStream::append_locked(Event e) {
+  int err = -1;
+  if (file_ != nullptr) {
+    const std::string line = to_line(e) + "\n";
+    errno = 0;
+    if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0) err = errno;
+  }
+  pending_.push_back(std::move(e));
+  ++queued_;
+  if (err >= 0) file_failed_locked(err);
+  return queued_;
 }
 
 double EventStream::elapsed() const { return clock_(); }
@@ -93,18 +190,20 @@ void EventStream::emit(EventLevel level, std::string_view key, nlohmann::json fi
   e.key = std::string(key);
   if (fields.is_null()) fields = nlohmann::json::object();
   e.fields = fields.is_object() ? std::move(fields) : nlohmann::json{{"value", std::move(fields)}};
-  std::lock_guard lk(m_);
+  std::unique_lock lk(m_);
   e.t = clock_();  // read under the lock so "t" never decreases along the file
   if (e.key == event_keys::kPhaseUpdate) {
     phase_ = e.fields.value("phase", std::string());
     phase_name_ = e.fields.value("name", std::string());
   }
-  if (file_ != nullptr) {
-    const std::string line = to_line(e) + "\n";
-    std::fwrite(line.data(), 1, line.size(), file_);
-    std::fflush(file_);
+  const std::uint64_t seq = append_locked(std::move(e));
+  if (drainer_ == std::this_thread::get_id()) return;  // from inside a sink: the drain under way delivers it
+  while (delivered_ < seq) {
+    if (draining_)
+      delivered_cv_.wait(lk);
+    else
+      drain(lk);
   }
-  for (auto& s : sinks_) s->on_event(e);
 }
 
 }  // namespace zm

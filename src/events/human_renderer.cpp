@@ -44,6 +44,9 @@ std::string HumanRenderer::describe(const Event& e) const {
     return fmt::format("Phase {}: {}", f.value("phase", std::string("?")), f.value("name", std::string()));
   if (e.key == event_keys::kParallelPlanSummary) return plan_line(f);
   if (e.key == event_keys::kProcessError) return "error: " + f.value("message", std::string("unknown error"));
+  if (e.key == event_keys::kEventsWriteFailed)
+    return fmt::format("error: cannot write the events file {}: {} (it ends here)", f.value("path", std::string()),
+                       f.value("reason", std::string()));
   if (e.key == event_keys::kItemFailed)
     return fmt::format("{} (#{}) failed and was skipped: {}", f.value("name", std::string("item")),
                        f.value("index", std::uint64_t{0}), f.value("message", std::string()));

@@ -7,10 +7,11 @@
 #include <fstream>
 #include <limits>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 #include "core/error.hpp"
-#include "io/cfitsio_handle.hpp"
+#include "io/detail/cfitsio_handle.hpp"
 
 namespace zm {
 
@@ -29,6 +30,10 @@ struct PaddedCopy {
 struct FitsImageReader::Handle {
   PaddedCopy memory;
   FitsFilePtr file;  // declared last: closed before the memory goes
+};
+
+struct FitsExtensionReader::Handle {
+  FitsFilePtr file;
 };
 
 namespace {
@@ -224,6 +229,50 @@ void open_padded_copy(PaddedCopy& mem, FitsFilePtr& file, const std::string& pat
   if (status) fail(K::NotFits, path, "cannot open the padded copy: " + cfitsio_error_text(status));
 }
 
+// The checks every read_rows makes before touching the file: a live handle, rows inside the image, an output of
+// `expected` values.
+void check_row_request(const void* handle, const std::string& path, int row0, int nrows, int height,
+                       std::size_t out_size, std::size_t expected) {
+  if (handle == nullptr)
+    throw std::logic_error(path + ": read_rows on a moved-from reader or with no extension selected");
+  if (row0 < 0 || nrows < 0 || static_cast<long long>(row0) + nrows > height)
+    throw std::out_of_range(path + ": rows [" + std::to_string(row0) + ", " + std::to_string(row0 + nrows) +
+                            ") outside the image height " + std::to_string(height));
+  if (out_size != expected) throw std::invalid_argument(path + ": read_rows output span has the wrong size");
+}
+
+// `n` values of `datatype` from pixel (1, row0 + 1, plane) of the current HDU; cfitsio applies BZERO/BSCALE and,
+// with a `nulval`, maps BLANK (and float NaN) to it.
+void read_plane_rows(fitsfile* f, const std::string& path, int datatype, int row0, int nrows, int plane,
+                     std::size_t n, void* nulval, void* out) {
+  std::array<LONGLONG, 3> first = {1, row0 + 1, plane};
+  int anynul = 0;
+  int status = 0;
+  fits_read_pixll(f, datatype, first.data(), static_cast<LONGLONG>(n), nulval, out, &anynul, &status);
+  if (status == NUM_OVERFLOW) status = 0;  // values beyond the type's range arrive clamped
+  if (status)
+    fail(K::Io, path,
+         "cannot read rows " + std::to_string(row0) + ".." + std::to_string(row0 + nrows - 1) + ": " +
+             cfitsio_error_text(status));
+}
+
+// The one rule for an extension holding one plane: NAXIS = 2, or NAXIS = 3 with NAXIS3 = 1.
+bool is_single_plane(const ImageParams& p) {
+  return p.has_data() && (p.naxis == 2 || (p.naxis == 3 && p.naxes[2] == 1));
+}
+
+// FitsExtensionReader::read_rows for float (BLANK and NaN to NaN) or uint8 values.
+template <typename T>
+void read_extension_rows(fitsfile* f, const std::string& path, const std::optional<FitsPlaneInfo>& plane, int row0,
+                         int nrows, std::span<T> out) {
+  const std::size_t n = static_cast<std::size_t>(nrows) * static_cast<std::size_t>(plane ? plane->width : 0);
+  check_row_request(plane ? f : nullptr, path, row0, nrows, plane ? plane->height : 0, out.size(), n);
+  if (nrows == 0) return;
+  constexpr bool kFloat = std::is_same_v<T, float>;
+  float nan = std::numeric_limits<float>::quiet_NaN();
+  read_plane_rows(f, path, kFloat ? TFLOAT : TBYTE, row0, nrows, 1, n, kFloat ? &nan : nullptr, out.data());
+}
+
 FitsImageInfo describe(const std::string& path, int hdu, const ImageParams& p, std::string_view header_text) {
   FitsImageInfo info;
   info.path = path;
@@ -261,28 +310,15 @@ FitsImageReader::FitsImageReader(FitsImageReader&&) noexcept = default;
 FitsImageReader& FitsImageReader::operator=(FitsImageReader&&) noexcept = default;
 
 void FitsImageReader::read_rows(int row0, int nrows, std::span<float> out) {
-  if (!handle_ || !handle_->file) throw std::logic_error("FitsImageReader used after move");
-  if (row0 < 0 || nrows < 0 || static_cast<long long>(row0) + nrows > info_.height)
-    throw std::out_of_range(info_.path + ": rows [" + std::to_string(row0) + ", " + std::to_string(row0 + nrows) +
-                            ") outside the image height " + std::to_string(info_.height));
   std::size_t band = static_cast<std::size_t>(nrows) * static_cast<std::size_t>(info_.width);
-  if (out.size() != band * static_cast<std::size_t>(info_.channels))
-    throw std::invalid_argument(info_.path + ": read_rows output span has the wrong size");
+  check_row_request(handle_ ? handle_->file.get() : nullptr, info_.path, row0, nrows, info_.height, out.size(),
+                    band * static_cast<std::size_t>(info_.channels));
   if (nrows == 0) return;
   float nan = std::numeric_limits<float>::quiet_NaN();
-  for (int c = 0; c < info_.channels; ++c) {
-    std::array<LONGLONG, 3> first = {1, row0 + 1, c + 1};
-    int anynul = 0;
-    int status = 0;
-    // One call per channel band; cfitsio applies BZERO/BSCALE and maps BLANK (and float NaN) to nan.
-    fits_read_pixll(handle_->file.get(), TFLOAT, first.data(), static_cast<LONGLONG>(band), &nan,
-                    out.data() + band * static_cast<std::size_t>(c), &anynul, &status);
-    if (status == NUM_OVERFLOW) status = 0;  // values beyond float range arrive clamped to +-FLT_MAX
-    if (status)
-      fail(K::Io, info_.path,
-           "cannot read rows " + std::to_string(row0) + ".." + std::to_string(row0 + nrows - 1) + ": " +
-               cfitsio_error_text(status));
-  }
+  // One call per channel band.
+  for (int c = 0; c < info_.channels; ++c)
+    read_plane_rows(handle_->file.get(), info_.path, TFLOAT, row0, nrows, c + 1, band, &nan,
+                    out.data() + band * static_cast<std::size_t>(c));
 }
 
 ImageF FitsImageReader::read_all(bool reject_all_nan) {
@@ -302,6 +338,56 @@ ImageF FitsImageReader::read_all(bool reject_all_nan) {
 
 FitsImageInfo read_fits_info(const std::string& path, const FitsReadLimits& limits) {
   return FitsImageReader(path, limits).info();
+}
+
+FitsExtensionReader::FitsExtensionReader(const std::string& path) : handle_(std::make_unique<Handle>()), path_(path) {
+  inspect_file(path);
+  handle_->file = open_readonly(path);
+}
+
+FitsExtensionReader::~FitsExtensionReader() = default;
+FitsExtensionReader::FitsExtensionReader(FitsExtensionReader&&) noexcept = default;
+FitsExtensionReader& FitsExtensionReader::operator=(FitsExtensionReader&&) noexcept = default;
+
+std::optional<FitsPlaneInfo> FitsExtensionReader::select(std::string_view extname) {
+  if (!handle_ || !handle_->file) throw std::logic_error(path_ + ": FitsExtensionReader used after move");
+  current_.reset();
+  fitsfile* f = handle_->file.get();
+  std::string name(extname);
+  int status = 0;
+  fits_movnam_hdu(f, IMAGE_HDU, name.data(), 0, &status);
+  if (status == BAD_HDU_NUM) {
+    fits_clear_errmsg();
+    return std::nullopt;
+  }
+  if (status) fail(K::Io, path_, "cannot find the " + name + " extension: " + cfitsio_error_text(status));
+  ImageParams p = image_params(f, path_);
+  if (!is_single_plane(p)) {
+    std::string axes;
+    for (int i = 0; i < std::min(p.naxis, 9); ++i) axes += (i ? " x " : "") + std::to_string(p.naxes[i]);
+    fail(K::BadDimensions, path_,
+         name + " extension has NAXIS = " + std::to_string(p.naxis) + (axes.empty() ? "" : " (" + axes + ")") +
+             ": one plane is required (NAXIS = 2, or NAXIS = 3 with NAXIS3 = 1)");
+  }
+  int hdu = 0;
+  fits_get_hdu_num(f, &hdu);
+  current_ = FitsPlaneInfo{path_, name, hdu, p.bitpix, static_cast<int>(p.naxes[0]), static_cast<int>(p.naxes[1])};
+  return current_;
+}
+
+void FitsExtensionReader::read_rows(int row0, int nrows, std::span<float> out) {
+  read_extension_rows(handle_ ? handle_->file.get() : nullptr, path_, current_, row0, nrows, out);
+}
+
+void FitsExtensionReader::read_rows(int row0, int nrows, std::span<std::uint8_t> out) {
+  read_extension_rows(handle_ ? handle_->file.get() : nullptr, path_, current_, row0, nrows, out);
+}
+
+void require_plane_size(const FitsPlaneInfo& plane, int width, int height) {
+  if (plane.width != width || plane.height != height)
+    fail(K::BadDimensions, plane.path,
+         plane.extname + " extension is " + std::to_string(plane.width) + " x " + std::to_string(plane.height) +
+             ", the image is " + std::to_string(width) + " x " + std::to_string(height));
 }
 
 }  // namespace zm

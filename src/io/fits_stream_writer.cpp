@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "io/atomic_file.hpp"
-#include "io/cfitsio_handle.hpp"
+#include "io/detail/cfitsio_handle.hpp"
 #include "io/fits_card.hpp"
-#include "io/fits_hdu_write.hpp"
+#include "io/detail/fits_hdu_write.hpp"
 
 namespace zm {
 namespace {

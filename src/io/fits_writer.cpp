@@ -10,8 +10,8 @@
 
 #include "core/error.hpp"
 #include "io/atomic_file.hpp"
-#include "io/cfitsio_handle.hpp"
-#include "io/fits_hdu_write.hpp"
+#include "io/detail/cfitsio_handle.hpp"
+#include "io/detail/fits_hdu_write.hpp"
 
 namespace zm {
 namespace {
@@ -122,6 +122,33 @@ void write_fits_typed(const fs::path& path, int bitpix, std::span<const long> na
   }
   write_header_cards(f.get(), header, out);
   write_typed_pixels(f.get(), bitpix, values, out);
+  finish(f, out);
+}
+
+void write_fits_table(const fs::path& path, std::span<const FitsTableColumn> columns) {
+  if (columns.empty() || std::any_of(columns.begin(), columns.end(), [&](const FitsTableColumn& c) {
+        return c.values.size() != columns.front().values.size();
+      }))
+    throw std::invalid_argument(path.string() + ": write_fits_table needs at least one column, all of the same length");
+  AtomicOutput out(path);
+  FitsFilePtr f = create_fits(out);
+  std::vector<std::string> names;
+  std::vector<char*> ttype;
+  std::string form = "1D";
+  std::vector<char*> tform(columns.size(), form.data());
+  for (const FitsTableColumn& c : columns) names.push_back(c.name);
+  for (std::string& n : names) ttype.push_back(n.data());
+  int status = 0;
+  // Rows are added as the columns are written (NAXIS2 = 0 at creation); cfitsio puts an empty primary HDU first.
+  fits_create_tbl(f.get(), BINARY_TBL, 0, static_cast<int>(columns.size()), ttype.data(), tform.data(), nullptr,
+                  nullptr, &status);
+  check(status, out, "cannot create the binary table");
+  const auto rows = static_cast<LONGLONG>(columns.front().values.size());
+  for (std::size_t k = 0; k < columns.size() && rows > 0; ++k) {
+    fits_write_col(f.get(), TDOUBLE, static_cast<int>(k) + 1, 1, 1, rows, const_cast<double*>(columns[k].values.data()),
+                   &status);
+    check(status, out, "cannot write table column " + columns[k].name);
+  }
   finish(f, out);
 }
 

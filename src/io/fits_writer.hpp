@@ -1,4 +1,5 @@
-// Atomic FITS writers: float32 images/cubes with extensions, and raw integer frames (the simulator's).
+// Atomic FITS writers: float32 images/cubes with extensions, raw integer frames (the simulator's), and binary tables
+// of double columns (star lists for astrometry.net).
 #pragma once
 
 #include <cstdint>
@@ -37,5 +38,15 @@ void write_fits_u16(const std::filesystem::path& path, int width, int height, st
 void write_fits_typed(const std::filesystem::path& path, int bitpix, std::span<const long> naxes,
                       std::span<const double> values, const FitsHeader& header, double bzero = 0.0,
                       double bscale = 1.0);
+
+// One column of a FITS binary table: TTYPE = name, TFORM = '1D' (one double per row).
+struct FitsTableColumn {
+  std::string name;
+  std::span<const double> values;
+};
+
+// Writes an empty primary HDU and one BINTABLE extension holding `columns` (at least one, all of the same length,
+// else std::invalid_argument; zero rows is fine). I/O failures: InputError(Io, path, reason). Atomic.
+void write_fits_table(const std::filesystem::path& path, std::span<const FitsTableColumn> columns);
 
 }  // namespace zm

@@ -1,13 +1,11 @@
-// read_tile_preview: row bands of the primary (FitsImageReader) and of ALPHA (cfitsio) folded into block means.
+// read_tile_preview: row bands of the primary (FitsImageReader) and of ALPHA (FitsExtensionReader) folded into block
+// means.
 #include "photometry/tile_preview.hpp"
-
-#include <fitsio.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -20,59 +18,6 @@ namespace zm {
 namespace {
 
 constexpr int kBandRows = 64;  // tile rows per read, rounded to whole blocks
-
-struct FitsCloser {
-  void operator()(fitsfile* f) const noexcept {
-    int status = 0;
-    fits_close_file(f, &status);
-  }
-};
-
-std::string cfitsio_text(int status) {
-  char text[FLEN_STATUS] = {};
-  fits_get_errstatus(status, text);
-  return "cfitsio status " + std::to_string(status) + ": " + text;
-}
-
-// The ALPHA extension of a tile, read by rows; absent() when the file has none.
-class AlphaRows {
- public:
-  AlphaRows(const std::filesystem::path& path, int width, int height) : path_(path.string()), width_(width) {
-    fitsfile* raw = nullptr;
-    int status = 0;
-    fits_open_diskfile(&raw, path_.c_str(), READONLY, &status);
-    if (status != 0) throw InputError(InputErrorKind::Io, path_, "cannot open for ALPHA: " + cfitsio_text(status));
-    f_.reset(raw);
-    char name[] = "ALPHA";
-    fits_movnam_hdu(f_.get(), IMAGE_HDU, name, 0, &status);
-    if (status == BAD_HDU_NUM) {
-      f_.reset();
-      return;
-    }
-    if (status != 0) throw InputError(InputErrorKind::Io, path_, "cannot find ALPHA: " + cfitsio_text(status));
-    int naxis = 0;
-    long naxes[3] = {0, 0, 0};
-    fits_get_img_dim(f_.get(), &naxis, &status);
-    fits_get_img_size(f_.get(), 3, naxes, &status);
-    if (status != 0 || naxis != 2 || naxes[0] != width || naxes[1] != height)
-      throw InputError(InputErrorKind::BadDimensions, path_,
-                       "ALPHA extension is " + std::to_string(naxes[0]) + "x" + std::to_string(naxes[1]) +
-                           ", the image " + std::to_string(width) + "x" + std::to_string(height));
-  }
-  bool absent() const { return !f_; }
-  void read(int row0, int nrows, std::vector<std::uint8_t>& out) {
-    out.resize(static_cast<std::size_t>(nrows) * width_);
-    long first[2] = {1, row0 + 1};
-    int status = 0;
-    fits_read_pix(f_.get(), TBYTE, first, static_cast<LONGLONG>(out.size()), nullptr, out.data(), nullptr, &status);
-    if (status != 0) throw InputError(InputErrorKind::Truncated, path_, "cannot read ALPHA rows: " + cfitsio_text(status));
-  }
-
- private:
-  std::string path_;
-  int width_ = 0;
-  std::unique_ptr<fitsfile, FitsCloser> f_;
-};
 
 // "A_2_1" -> (2, 1) for the SIP coefficient prefixes; nullopt for anything else (A_ORDER, A_DMAX, ...).
 std::optional<std::pair<int, int>> sip_term(const std::string& key) {
@@ -144,7 +89,9 @@ TilePreview read_tile_preview(const std::filesystem::path& master_tile, int id, 
   if (w < 1 || h < 1)
     throw InputError(InputErrorKind::BadDimensions, master_tile.string(), "tile too small for a preview");
   Wcs tile_wcs = Wcs::from_header(info.header, master_tile.string(), W, H);
-  AlphaRows alpha(master_tile, W, H);
+  FitsExtensionReader extensions(master_tile.string());
+  const auto alpha = extensions.select("ALPHA");
+  if (alpha) require_plane_size(*alpha, W, H);
 
   const float nan = std::numeric_limits<float>::quiet_NaN();
   ImageF preview(C, w, h, nan);
@@ -158,13 +105,16 @@ TilePreview read_tile_preview(const std::filesystem::path& master_tile, int id, 
     const int row0 = by0 * f, nrows = nb * f;
     band.resize(static_cast<std::size_t>(C) * nrows * W);
     reader.read_rows(row0, nrows, band);
-    if (!alpha.absent()) alpha.read(row0, nrows, alpha_rows);
+    if (alpha) {
+      alpha_rows.resize(static_cast<std::size_t>(nrows) * W);
+      extensions.read_rows(row0, nrows, std::span(alpha_rows));
+    }
     for (int b = 0; b < nb; ++b) {
       std::fill(sums.begin(), sums.end(), 0.0);
       std::fill(counts.begin(), counts.end(), 0);
       for (int r = b * f; r < (b + 1) * f; ++r)
         for (int x = 0; x < w * f; ++x) {
-          if (!alpha.absent() && alpha_rows[static_cast<std::size_t>(r) * W + x] == 0) continue;
+          if (alpha && alpha_rows[static_cast<std::size_t>(r) * W + x] == 0) continue;
           bool finite = true;
           for (int c = 0; c < C; ++c)
             finite = finite && std::isfinite(band[(static_cast<std::size_t>(c) * nrows + r) * W + x]);

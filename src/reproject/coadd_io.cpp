@@ -1,7 +1,6 @@
 #include "reproject/coadd_io.hpp"
 
 #include <fcntl.h>
-#include <fitsio.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -12,6 +11,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "io/fits_reader.hpp"
 
 namespace zm::coadd_io {
 namespace {
@@ -56,50 +56,6 @@ int create_sized(const std::filesystem::path& path, std::uint64_t bytes) {
     io_fail(path, "cannot size the file");
   }
   return fd;
-}
-
-struct FitsCloser {
-  void operator()(fitsfile* f) const noexcept {
-    int status = 0;
-    fits_close_file(f, &status);
-  }
-};
-
-[[noreturn]] void fits_fail(const std::filesystem::path& path, const std::string& what, int status) {
-  char text[FLEN_STATUS] = {};
-  fits_get_errstatus(status, text);
-  throw InputError(InputErrorKind::Io, path.string(), what + " (cfitsio status " + std::to_string(status) + ": " +
-                                                          text + ")");
-}
-
-// Moves to image extension `name`; false when there is none.
-bool move_to(fitsfile* f, const char* name, const std::filesystem::path& path) {
-  int status = 0;
-  char extname[FLEN_VALUE];
-  std::strncpy(extname, name, sizeof(extname) - 1);
-  extname[sizeof(extname) - 1] = '\0';
-  fits_movnam_hdu(f, IMAGE_HDU, extname, 0, &status);
-  if (status == BAD_HDU_NUM) {
-    fits_clear_errmsg();
-    return false;
-  }
-  if (status != 0) fits_fail(path, std::string("cannot open the ") + name + " extension", status);
-  return true;
-}
-
-void check_size(fitsfile* f, const char* name, int width, int height, const std::filesystem::path& path) {
-  int status = 0;
-  int naxis = 0;
-  long naxes[3] = {0, 0, 0};
-  fits_get_img_dim(f, &naxis, &status);
-  fits_get_img_size(f, 3, naxes, &status);
-  if (status != 0) fits_fail(path, std::string("cannot read the ") + name + " size", status);
-  const bool ok = (naxis == 2 || (naxis == 3 && naxes[2] == 1)) && naxes[0] == width && naxes[1] == height;
-  if (!ok)
-    throw InputError(InputErrorKind::BadDimensions, path.string(),
-                     std::string(name) + " extension is " + std::to_string(naxes[0]) + " x " +
-                         std::to_string(naxes[1]) + ", the image is " + std::to_string(width) + " x " +
-                         std::to_string(height));
 }
 
 }  // namespace
@@ -163,26 +119,18 @@ void ScratchFile::release(std::uint64_t offset, std::uint64_t bytes) const {
 }
 
 TileExtensions read_tile_extensions(const std::filesystem::path& path, int width, int height) {
-  fitsfile* raw = nullptr;
-  int status = 0;
-  fits_open_diskfile(&raw, path.c_str(), READONLY, &status);
-  if (status != 0) fits_fail(path, "cannot open the tile", status);
-  std::unique_ptr<fitsfile, FitsCloser> f(raw);
+  FitsExtensionReader reader(path.string());
   const std::size_t n = static_cast<std::size_t>(width) * height;
   TileExtensions ext;
-  if (move_to(f.get(), "ALPHA", path)) {
-    check_size(f.get(), "ALPHA", width, height, path);
-    std::vector<std::uint8_t> a(n);
-    fits_read_img(f.get(), TBYTE, 1, static_cast<LONGLONG>(n), nullptr, a.data(), nullptr, &status);
-    if (status != 0) fits_fail(path, "cannot read the ALPHA extension", status);
-    ext.alpha = std::move(a);
+  if (const auto alpha = reader.select("ALPHA")) {
+    require_plane_size(*alpha, width, height);
+    ext.alpha.emplace(n);
+    reader.read_rows(0, height, std::span(*ext.alpha));
   }
-  if (move_to(f.get(), "COVERAGE", path)) {
-    check_size(f.get(), "COVERAGE", width, height, path);
-    std::vector<float> c(n);
-    fits_read_img(f.get(), TFLOAT, 1, static_cast<LONGLONG>(n), nullptr, c.data(), nullptr, &status);
-    if (status != 0) fits_fail(path, "cannot read the COVERAGE extension", status);
-    ext.coverage = std::move(c);
+  if (const auto coverage = reader.select("COVERAGE")) {
+    require_plane_size(*coverage, width, height);
+    ext.coverage.emplace(n);
+    reader.read_rows(0, height, std::span(*ext.coverage));
   }
   return ext;
 }

@@ -53,8 +53,8 @@ class ScratchFile {
   void* map_ = nullptr;
 };
 
-// A master tile's ALPHA (u8) and COVERAGE (float32) extensions, read whole. Absent extensions give nullopt; an
-// extension whose size differs from width x height is an InputError(BadDimensions).
+// A master tile's ALPHA (u8) and COVERAGE (float32) extensions, read whole through io's FitsExtensionReader. Absent
+// extensions give nullopt; an extension that is not one plane of width x height is an InputError(BadDimensions).
 struct TileExtensions {
   std::optional<std::vector<std::uint8_t>> alpha;
   std::optional<std::vector<float>> coverage;

@@ -8,7 +8,8 @@
 
 namespace zm {
 
-// Writes (overwrites) `path`. Our 0-based pixel (0,0) is FITS pixel (1,1). Throws std::runtime_error.
+// Writes (atomically replaces) `path`. Our 0-based pixel (0,0) is FITS pixel (1,1). Throws InputError(Io) naming the
+// file when it cannot be written.
 void write_xylist(const std::filesystem::path& path, std::span<const Star> stars);
 
 }  // namespace zm

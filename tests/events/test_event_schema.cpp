@@ -69,6 +69,8 @@ std::string schema_error(const nlohmann::json& e) {
   if (key == ek::kProcessDone)
     return e.contains("success") && e["success"].is_boolean() && e.contains("elapsed_s") ? "" : "PROCESS_DONE";
   if (key == ek::kProcessError) return str("message") ? "" : "PROCESS_ERROR";
+  if (key == ek::kEventsWriteFailed)
+    return str("path") && str("reason") && e["level"] == "ERROR" ? "" : "EVENTS_WRITE_FAILED";
   return "";
 }
 
@@ -131,6 +133,20 @@ TEST(EventSchema, EveryKeyIsEmittedAndValid) {
   auto all = test::read_events(path);
   const auto failed = test::read_events(dir / "failed.jsonl");
   all.insert(all.end(), failed.begin(), failed.end());
+  {
+    // A full disk: the events file cannot take the line, the sinks get EVENTS_WRITE_FAILED.
+    struct Lines : EventSink {
+      std::vector<nlohmann::json>* out = nullptr;
+      void on_event(const Event& e) override { out->push_back(nlohmann::json::parse(EventStream::to_line(e))); }
+    };
+    auto sink = std::make_shared<Lines>();
+    sink->out = &all;
+    EventStreamOptions o;
+    o.events_path = "/dev/full";
+    EventStream events(o);
+    events.add_sink(sink);
+    events.info("DISK_PROBE");
+  }
 
   std::set<std::string> seen;
   for (const auto& e : all) {

@@ -1,4 +1,5 @@
-// RAII ownership of a cfitsio handle and cfitsio's error text; private to the io layer.
+// RAII ownership of a cfitsio handle and cfitsio's error text. Private to the io layer (io/detail/): nothing outside
+// src/io/ includes it or <fitsio.h> (tests/arch checks this); other layers use io's readers and writers.
 #pragma once
 
 #include <fitsio.h>

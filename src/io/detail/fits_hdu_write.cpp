@@ -1,4 +1,4 @@
-#include "io/fits_hdu_write.hpp"
+#include "io/detail/fits_hdu_write.hpp"
 
 #include <algorithm>
 #include <array>

@@ -1,4 +1,5 @@
-// cfitsio calls shared by the whole-image and the streamed FITS writers, with our error reporting; private to io.
+// cfitsio calls shared by the FITS writers (whole-image, streamed, table), with our error reporting. Private to the
+// io layer (io/detail/).
 #pragma once
 
 #include <fitsio.h>
@@ -8,7 +9,7 @@
 #include <string>
 
 #include "io/atomic_file.hpp"
-#include "io/cfitsio_handle.hpp"
+#include "io/detail/cfitsio_handle.hpp"
 #include "io/fits_header.hpp"
 #include "io/fits_writer.hpp"
 

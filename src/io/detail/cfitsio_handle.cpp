@@ -1,4 +1,4 @@
-#include "io/cfitsio_handle.hpp"
+#include "io/detail/cfitsio_handle.hpp"
 
 namespace zm {
 
