@@ -19,6 +19,7 @@
 #include "reproject/coadd_gpu.hpp"
 #include "reproject/coadd_io.hpp"
 #include "reproject/coadd_tile.hpp"
+#include "reproject/resample_core.hpp"
 #include "sched/cancel_token.hpp"
 
 namespace zm {
@@ -115,8 +116,7 @@ long long finish_rows(const AccumView& acc, int y0, int rows, int width, int hei
     const double w = wsum[i];
     const bool ok = w > 0.0;
     covered += ok ? 1 : 0;
-    for (int c = 0; c < channels; ++c)
-      img[c * n + i] = ok ? static_cast<float>(base[c * acc.plane + i] / w) : std::numeric_limits<float>::quiet_NaN();
+    for (int c = 0; c < channels; ++c) img[c * n + i] = resample::normalised(base[c * acc.plane + i], w);
     wgt[i] = static_cast<float>(w);
     cov[i] = static_cast<float>(csum[i]);
   }
