@@ -68,7 +68,7 @@ struct CoaddOptions {
   int band_rows = 256;                 // output rows per band (the plan sizes it)
   double feather_px = 128.0;           // distance over which a tile's weight ramps up from its edge
   double alpha_weight_floor = 0.02;    // phase5_alpha_weight_floor
-  int workers = 1;                     // threads (tbb arena); output must not depend on it
+  int workers = 1;                     // threads (sched's scheduler and WorkerArena); output must not depend on it
   std::uint64_t memory_budget_bytes = 0;  // 0 = no limit; bands/tiles in flight sized to fit
   std::filesystem::path scratch_dir;   // incremental accumulators live here (and per-tile weight planes for both
                                        // methods); empty = the image output's folder
