@@ -34,14 +34,33 @@ std::uint64_t prep_bytes(int tw, int th) { return u64(static_cast<long long>(tw)
 std::uint64_t tile_rows_bytes(int tw, int th, int channels) {
   return u64(static_cast<long long>(tw) * th) * (channels + 2) * sizeof(float);
 }
-std::uint64_t band_bytes(int out_width, int rows, int channels) {
-  const std::uint64_t px = u64(static_cast<long long>(out_width) * rows);
-  return px * ((channels + 2) * sizeof(double) + kPixelMapBytesPerPixel + (channels + 2) * sizeof(float));
+// Per output pixel of a ReprojectCoadd band: accumulators, the pixel map of a rectangle, the normalised output.
+std::uint64_t band_pixel_bytes(int channels) {
+  return (channels + 2) * sizeof(double) + kPixelMapBytesPerPixel + (channels + 2) * sizeof(float);
 }
 int norm_rows(int out_width) {
   return static_cast<int>(std::max<std::uint64_t>(1, kNormPixels / static_cast<std::uint64_t>(std::max(1, out_width))));
 }
+// One Incremental normalisation step: norm_rows full-width rows of float outputs.
+std::uint64_t norm_bytes(int out_width, int channels) {
+  return u64(static_cast<long long>(norm_rows(out_width)) * out_width) * (channels + 2) * sizeof(float);
+}
 int incremental_chunk_cols(int out_width, int tw, int th) { return std::max(1, std::min(out_width, tw + th)); }
+
+// coadd_item_price without the formula text (coadd_footprint is called in loops).
+CoaddItemPrice price_of(CoaddMethod method, int out_width, int channels, int tile_width, int tile_height) {
+  out_width = std::max(0, out_width);
+  CoaddItemPrice p;
+  p.fixed_bytes = tile_rows_bytes(tile_width, tile_height, channels);
+  p.floor_bytes = prep_bytes(tile_width, tile_height);
+  if (method == CoaddMethod::ReprojectCoadd) {
+    p.row_bytes = u64(out_width) * band_pixel_bytes(channels);
+  } else {
+    p.row_bytes = u64(incremental_chunk_cols(out_width, tile_width, tile_height)) * kPixelMapBytesPerPixel;
+    p.floor_bytes = std::max(p.floor_bytes, norm_bytes(out_width, channels));
+  }
+  return p;
+}
 
 struct Outputs {
   RawOutput image;
@@ -275,7 +294,7 @@ struct Run {
     if (!swept) return false;
     std::vector<long long> covered(nb, 0);
     return run_ordered(
-        nb, norm_bytes_unit(W, C),
+        nb, norm_bytes(W, C),
         [&](int b) {
           const int y0 = b * nrows;
           covered[b] = finish_rows(view, y0, std::min(nrows, H - y0), W, H, C, out);
@@ -294,29 +313,39 @@ struct Run {
     for (int k = 0; k < C + 2; ++k)
       accum.release((static_cast<std::uint64_t>(k) * plane * sizeof(double)) + y0 * row, rows * row);
   }
-
-  static std::uint64_t norm_bytes_unit(int W, int C) {
-    return static_cast<std::uint64_t>(norm_rows(W)) * W * (C + 2) * sizeof(float);
-  }
 };
 
 }  // namespace
 
+std::uint64_t CoaddItemPrice::bytes(int rows) const {
+  return std::max(floor_bytes, fixed_bytes + static_cast<std::uint64_t>(std::max(1, rows)) * row_bytes);
+}
+
+CoaddItemPrice coadd_item_price(CoaddMethod method, int out_width, int channels, int tile_width, int tile_height) {
+  CoaddItemPrice p = price_of(method, out_width, channels, tile_width, tile_height);
+  const std::string tile = std::to_string(tile_width) + " x " + std::to_string(tile_height) + " px";
+  const std::string rows = "tile rows " + tile + " x " + std::to_string(channels + 2) + " planes x 4 B = " +
+                           std::to_string(p.fixed_bytes) + " B";
+  const std::string prep = "preparation " + tile + " x 17 B = " + std::to_string(prep_bytes(tile_width, tile_height)) +
+                           " B";
+  if (method == CoaddMethod::ReprojectCoadd) {
+    p.formula = "coadd band row " + std::to_string(std::max(0, out_width)) + " px x (" + std::to_string(channels + 2) +
+                " x 8 B sums + " + std::to_string(kPixelMapBytesPerPixel) + " B map + " +
+                std::to_string(channels + 2) + " x 4 B output) = " + std::to_string(p.row_bytes) + " B; " + rows +
+                "; " + prep;
+  } else {
+    p.formula = "incremental chunk row " +
+                std::to_string(incremental_chunk_cols(out_width, tile_width, tile_height)) + " px x " +
+                std::to_string(kPixelMapBytesPerPixel) + " B map = " + std::to_string(p.row_bytes) + " B; " + rows +
+                "; at least max(" + prep + ", normalisation " + std::to_string(norm_bytes(out_width, channels)) +
+                " B)";
+  }
+  return p;
+}
+
 std::uint64_t coadd_footprint(CoaddMethod method, int out_width, int band_rows, int channels, int tile_width,
                               int tile_height) {
-  out_width = std::max(0, out_width);
-  band_rows = std::max(1, band_rows);
-  const std::uint64_t prep = prep_bytes(tile_width, tile_height);
-  const std::uint64_t tile_rows = tile_rows_bytes(tile_width, tile_height, channels);
-  if (method == CoaddMethod::ReprojectCoadd)
-    return std::max(prep, band_bytes(out_width, band_rows, channels) + tile_rows);
-  const std::uint64_t chunk =
-      u64(static_cast<long long>(band_rows) * incremental_chunk_cols(out_width, tile_width, tile_height)) *
-          kPixelMapBytesPerPixel +
-      tile_rows;
-  const std::uint64_t norm =
-      u64(static_cast<long long>(norm_rows(out_width)) * out_width) * (channels + 2) * sizeof(float);
-  return std::max({prep, chunk, norm});
+  return price_of(method, out_width, channels, tile_width, tile_height).bytes(band_rows);
 }
 
 int coadd_band_rows_for_budget(int out_width, int band_rows, int channels, int tile_width, int tile_height,
