@@ -3,10 +3,10 @@
 // normalised as float rows.
 //
 // Contract with the CPU path (reproject/coadd_tile.cpp, reproject/kernels.cpp, reproject/pixel_map.cpp): every map
-// coordinate, sample, weight and sum is computed with the same double-precision operations in the same order (the
-// code is built with -fmad=false so no multiply-add is fused, and the Lanczos-3 weights come from the host's own
-// table), and every pixel receives its tiles' contributions in the order the host adds them. The outputs are
-// therefore the CPU's bits; the GPU tests compare them byte for byte.
+// coordinate, sample, weight and sum is computed by the same host-and-device functions (reproject/resample_core.hpp)
+// in the same order (the code is built with -fmad=false so no multiply-add is fused, and the Lanczos-3 weights come
+// from the host's own table), and every pixel receives its tiles' contributions in the order the host adds them.
+// The outputs are therefore the CPU's bits; the GPU tests compare them byte for byte.
 //
 // Errors (no device, out of memory, a failed launch) throw DeviceError with the runtime's message; the caller
 // goes back to the CPU. Without CUDA compiled in, constructing a DeviceTile or DeviceAccumulator throws.
@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+
+#include "reproject/resample_core.hpp"
 
 namespace zm::gpu {
 
@@ -45,27 +47,17 @@ struct TileRows {
   int rows = 0;
 };
 
-// How one tile contributes: resampling kernel (0 nearest, 1 bilinear, 2 Keys bicubic, 3 Lanczos-3, as
-// zm::Kernel), the photometric correction gain * x + offset per channel and the tile weight.
+// How one tile contributes: resampling kernel, the photometric correction gain * x + offset per channel and the
+// tile weight.
 struct Contribution {
-  int kernel = 3;
+  Kernel kernel = Kernel::Lanczos3;
   double gain[3] = {1, 1, 1};
   double offset[3] = {0, 0, 0};
   double tile_weight = 1.0;
 };
 
-// A node grid on the host (reproject's MapNodes): node (i, j) is the exact input position of output pixel
-// ((kx0 + i) * step, (ky0 + j) * step); bicubic (Catmull-Rom, 4 x 4 nodes) or bilinear (2 x 2) in between.
-struct MapNodes {
-  int step = 0;
-  bool bicubic = true;
-  long long kx0 = 0;
-  long long ky0 = 0;
-  int nx = 0;
-  int ny = 0;
-  const double* x = nullptr;
-  const double* y = nullptr;
-};
+// A node grid in host memory (reproject's MapNodes::view()).
+using MapNodes = resample::NodeGridView;
 
 // Page-locked host memory for downloads (DMA straight into it, no staging copy); plain memory when the driver
 // refuses or without CUDA.
@@ -102,10 +94,9 @@ class DeviceTile {
 class DeviceAccumulator {
  public:
   // Accumulators (sums per channel, weight, coverage; doubles) for regions of up to `capacity_pixels` output
-  // pixels, and finish buffers of up to `finish_pixels`. `lanczos_table` points at (lanczos_phases + 1) x 6 host
+  // pixels, and finish buffers of up to `finish_pixels`. `lanczos_table` points at the kLanczosTableSize host
   // weights (reproject's lanczos3_weight_table), copied once.
-  DeviceAccumulator(long long capacity_pixels, long long finish_pixels, int channels, const double* lanczos_table,
-                    int lanczos_phases);
+  DeviceAccumulator(long long capacity_pixels, long long finish_pixels, int channels, const double* lanczos_table);
   ~DeviceAccumulator();
   DeviceAccumulator(const DeviceAccumulator&) = delete;
   DeviceAccumulator& operator=(const DeviceAccumulator&) = delete;

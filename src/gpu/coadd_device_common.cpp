@@ -9,7 +9,7 @@ std::uint64_t DeviceAccumulator::bytes(long long capacity_pixels, long long fini
   const auto f = static_cast<std::uint64_t>(finish_pixels > 0 ? finish_pixels : 0);
   const auto m = static_cast<std::uint64_t>(map_pixels > 0 ? map_pixels : 0);
   const auto c = static_cast<std::uint64_t>(channels);
-  constexpr std::uint64_t kTableAndNodes = (2049u * 6u) * sizeof(double) + (1u << 20);
+  constexpr std::uint64_t kTableAndNodes = kLanczosTableSize * sizeof(double) + (1u << 20);
   // accumulators, the finish buffers, point-by-point map coordinates, the Lanczos table and node grids
   return r * (c + 2) * sizeof(double) + f * (c + 2) * sizeof(float) + m * 2 * sizeof(double) + kTableAndNodes;
 }

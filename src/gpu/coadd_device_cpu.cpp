@@ -11,7 +11,7 @@ PinnedFloats::~PinnedFloats() { delete[] data_; }
 DeviceTile::DeviceTile(const TileRows& host) : dev_(host) { throw DeviceError("built without CUDA"); }
 DeviceTile::~DeviceTile() = default;
 
-DeviceAccumulator::DeviceAccumulator(long long, long long, int, const double*, int) {
+DeviceAccumulator::DeviceAccumulator(long long, long long, int, const double*) {
   throw DeviceError("built without CUDA");
 }
 DeviceAccumulator::~DeviceAccumulator() = default;

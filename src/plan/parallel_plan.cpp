@@ -358,22 +358,28 @@ nlohmann::json to_json(const ParallelPlan& p) {
 }
 
 nlohmann::json to_json(const JobSizes& j) {
-  return {{"frame_width", j.frame_width},
-          {"frame_height", j.frame_height},
-          {"input_channels", j.input_channels},
-          {"frame_channels", j.frame_channels},
-          {"input_bytes_per_sample", j.input_bytes_per_sample},
-          {"bytes_per_sample", j.bytes_per_sample},
-          {"frames_total", j.frames_total},
-          {"max_frames_per_group", j.max_frames_per_group},
-          {"groups", j.groups},
-          {"tile_width", j.tile_width},
-          {"tile_height", j.tile_height},
-          {"output_width", j.output_width},
-          {"output_height", j.output_height},
-          {"output_channels", j.output_channels},
-          {"megatiles", j.megatiles},
-          {"notes", j.notes}};
+  nlohmann::json out = {{"frame_width", j.frame_width},
+                        {"frame_height", j.frame_height},
+                        {"input_channels", j.input_channels},
+                        {"frame_channels", j.frame_channels},
+                        {"input_bytes_per_sample", j.input_bytes_per_sample},
+                        {"bytes_per_sample", j.bytes_per_sample},
+                        {"frames_total", j.frames_total},
+                        {"max_frames_per_group", j.max_frames_per_group},
+                        {"groups", j.groups},
+                        {"tile_width", j.tile_width},
+                        {"tile_height", j.tile_height},
+                        {"output_width", j.output_width},
+                        {"output_height", j.output_height},
+                        {"output_channels", j.output_channels},
+                        {"megatiles", j.megatiles},
+                        {"notes", j.notes}};
+  if (j.item_price)
+    out["item_price"] = {{"kind", std::string(to_string(j.item_price->kind))},
+                         {"fixed_bytes", j.item_price->fixed_bytes},
+                         {"row_bytes", j.item_price->row_bytes},
+                         {"formula", j.item_price->formula}};
+  return out;
 }
 
 ParallelPlan make_plan(PlanKind kind, const Capabilities& caps, const PlanSettings& config, const JobSizes& job) {
@@ -390,7 +396,12 @@ ParallelPlan make_plan(PlanKind kind, const Capabilities& caps, const PlanSettin
   p.memmap_dir = dir.empty() ? caps.scratch_dir : dir;
 
   const Sizes sizes = effective_sizes(job, p.reasons, kind);
-  const ItemModel m = model_for(kind, sizes);
+  ItemModel m = model_for(kind, sizes);
+  if (job.item_price && job.item_price->kind == kind) {
+    m.fixed_bytes = job.item_price->fixed_bytes;
+    m.row_bytes = job.item_price->row_bytes;
+    m.formula = "priced by the kernel: " + job.item_price->formula;
+  }
   if (kind == PlanKind::ingest && m.items > 0 && static_cast<std::uint64_t>(p.io_workers) > m.items) {
     p.io_workers = static_cast<int>(m.items);
     p.reasons.push_back(fmt::format("io_workers {}: no more than the frames", p.io_workers));

@@ -5,7 +5,8 @@
 // of images: a job that does not fit the memory budget is chunked (rows_per_chunk, use_memmap), never truncated.
 //
 // Memory model (per kind, see make_plan): an item (frame, group, tile, mega-tile) needs `fixed` bytes that cannot be
-// split plus `row_bytes` per row of its chunkable dimension. tiles_in_flight is the largest number of items that
+// split plus `row_bytes` per row of its chunkable dimension, from the kernel's own price when the caller passes one
+// (JobSizes::item_price), else from a formula over the sizes. tiles_in_flight is the largest number of items that
 // can run at once while each still gets at least kMinRowsPerChunk rows from its share of the RAM budget, so
 // concurrency only drops when memory truly forbids it; rows_per_chunk is what that share then allows.
 #pragma once
@@ -31,6 +32,16 @@ std::string_view to_string(PlanKind kind);
 std::optional<PlanKind> plan_kind_from_string(std::string_view name);
 std::span<const PlanKind> all_plan_kinds();
 
+// One item's bytes as the kernel that runs it computes them (e.g. reproject's coadd_item_price for phase5): `fixed_bytes`
+// that cannot be split plus `row_bytes` per row of the chunked dimension. make_plan prices `kind`'s items with it
+// instead of its own formula (the reasons say "priced by the kernel: <formula>"); plans of other kinds ignore it.
+struct ItemPrice {
+  PlanKind kind = PlanKind::phase5;
+  std::uint64_t fixed_bytes = 0;
+  std::uint64_t row_bytes = 0;
+  std::string formula;  // how the kernel arrived at the numbers
+};
+
 // The real sizes of the job. Zero means unknown; make_plan then falls back to a stated assumption.
 struct JobSizes {
   int frame_width = 0;
@@ -49,6 +60,7 @@ struct JobSizes {
   int output_channels = 3;
   std::uint64_t megatiles = 0;             // SDS batches (0 = frames_total / kSdsFramesPerBatch)
   std::vector<std::string> notes;          // how estimated values were obtained (shown next to the plans)
+  std::optional<ItemPrice> item_price;     // the kernel's own price of one item (none: make_plan's formula)
 };
 
 struct ParallelPlan {

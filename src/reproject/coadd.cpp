@@ -1,15 +1,8 @@
 #include "reproject/coadd.hpp"
 
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
-#include <tbb/parallel_pipeline.h>
-#include <tbb/task_arena.h>
-
 #include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <cmath>
-#include <limits>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -19,7 +12,10 @@
 #include "reproject/coadd_gpu.hpp"
 #include "reproject/coadd_io.hpp"
 #include "reproject/coadd_tile.hpp"
+#include "reproject/resample_core.hpp"
 #include "sched/cancel_token.hpp"
+#include "sched/scheduler.hpp"
+#include "sched/worker_arena.hpp"
 
 namespace zm {
 namespace {
@@ -38,40 +34,32 @@ std::uint64_t prep_bytes(int tw, int th) { return u64(static_cast<long long>(tw)
 std::uint64_t tile_rows_bytes(int tw, int th, int channels) {
   return u64(static_cast<long long>(tw) * th) * (channels + 2) * sizeof(float);
 }
-std::uint64_t band_bytes(int out_width, int rows, int channels) {
-  const std::uint64_t px = u64(static_cast<long long>(out_width) * rows);
-  return px * ((channels + 2) * sizeof(double) + kPixelMapBytesPerPixel + (channels + 2) * sizeof(float));
+// Per output pixel of a ReprojectCoadd band: accumulators, the pixel map of a rectangle, the normalised output.
+std::uint64_t band_pixel_bytes(int channels) {
+  return (channels + 2) * sizeof(double) + kPixelMapBytesPerPixel + (channels + 2) * sizeof(float);
 }
 int norm_rows(int out_width) {
   return static_cast<int>(std::max<std::uint64_t>(1, kNormPixels / static_cast<std::uint64_t>(std::max(1, out_width))));
 }
+// One Incremental normalisation step: norm_rows full-width rows of float outputs.
+std::uint64_t norm_bytes(int out_width, int channels) {
+  return u64(static_cast<long long>(norm_rows(out_width)) * out_width) * (channels + 2) * sizeof(float);
+}
 int incremental_chunk_cols(int out_width, int tw, int th) { return std::max(1, std::min(out_width, tw + th)); }
 
-// Work items [0, n) computed out of order by up to `in_flight` at once, finished in order on one thread at a time
-// (progress, counters). Stops admitting new items once cancel is requested; returns false then.
-template <class Work, class Done>
-bool run_ordered(int n, int in_flight, const CancelToken* cancel, Work&& work, Done&& done) {
-  int next = 0;
-  bool stopped = false;
-  if (n <= 0) return true;
-  tbb::parallel_pipeline(
-      static_cast<std::size_t>(std::max(1, in_flight)),
-      tbb::make_filter<void, int>(tbb::filter_mode::serial_in_order,
-                                  [&](tbb::flow_control& fc) -> int {
-                                    if (next < n && cancel != nullptr && cancel->requested()) stopped = true;
-                                    if (next >= n || stopped) {
-                                      fc.stop();
-                                      return -1;
-                                    }
-                                    return next++;
-                                  }) &
-          tbb::make_filter<int, int>(tbb::filter_mode::parallel,
-                                     [&](int i) {
-                                       work(i);
-                                       return i;
-                                     }) &
-          tbb::make_filter<int, void>(tbb::filter_mode::serial_in_order, [&](int i) { done(i); }));
-  return !stopped;
+// coadd_item_price without the formula text (coadd_footprint is called in loops).
+CoaddItemPrice price_of(CoaddMethod method, int out_width, int channels, int tile_width, int tile_height) {
+  out_width = std::max(0, out_width);
+  CoaddItemPrice p;
+  p.fixed_bytes = tile_rows_bytes(tile_width, tile_height, channels);
+  p.floor_bytes = prep_bytes(tile_width, tile_height);
+  if (method == CoaddMethod::ReprojectCoadd) {
+    p.row_bytes = u64(out_width) * band_pixel_bytes(channels);
+  } else {
+    p.row_bytes = u64(incremental_chunk_cols(out_width, tile_width, tile_height)) * kPixelMapBytesPerPixel;
+    p.floor_bytes = std::max(p.floor_bytes, norm_bytes(out_width, channels));
+  }
+  return p;
 }
 
 struct Outputs {
@@ -115,8 +103,7 @@ long long finish_rows(const AccumView& acc, int y0, int rows, int width, int hei
     const double w = wsum[i];
     const bool ok = w > 0.0;
     covered += ok ? 1 : 0;
-    for (int c = 0; c < channels; ++c)
-      img[c * n + i] = ok ? static_cast<float>(base[c * acc.plane + i] / w) : std::numeric_limits<float>::quiet_NaN();
+    for (int c = 0; c < channels; ++c) img[c * n + i] = resample::normalised(base[c * acc.plane + i], w);
     wgt[i] = static_cast<float>(w);
     cov[i] = static_cast<float>(csum[i]);
   }
@@ -128,6 +115,7 @@ struct Run {
   CoaddContext ctx;
   const CoaddOptions& opt;
   int workers = 1;
+  std::unique_ptr<WorkerArena> arena;  // parallel work outside run_ordered's items (incremental sweep, GPU path)
   int tile_w = 0;
   int tile_h = 0;
   std::vector<PreparedTile> prepared;
@@ -142,18 +130,38 @@ struct Run {
     if (opt.progress) opt.progress(done, total);
   }
   std::uint64_t budget() const { return opt.memory_budget_bytes; }
+  // Items the memory budget admits at once when each holds `unit` bytes (what run_ordered's admission allows).
   int fit(std::uint64_t unit) const {
     if (budget() == 0 || unit == 0) return workers;
     return static_cast<int>(std::clamp<std::uint64_t>(budget() / unit, 1, static_cast<std::uint64_t>(workers)));
   }
 
+  // Items [0, n) of `unit` bytes each through the scheduler (sched/scheduler.hpp): computed out of order on the
+  // workers under the memory budget, done(i) called in order on this thread (progress, counters). An item's
+  // exception is rethrown as is. Returns false when cancelled.
+  template <class Work, class Done>
+  bool run_ordered(int n, std::uint64_t unit, Work&& work, Done&& done) const {
+    IndexedItems items;
+    items.count = static_cast<std::size_t>(std::max(0, n));
+    items.footprint = [unit](std::size_t) { return unit; };
+    items.work = [&work](std::size_t i, WorkContext&) { work(static_cast<int>(i)); };
+    items.commit = [&done](std::size_t i) { done(static_cast<int>(i)); };
+    items.discard = [](std::size_t) {};
+    SchedOptions so;
+    so.workers = workers;
+    so.memory_budget_bytes = budget();
+    so.on_error = OnItemError::rethrow;
+    so.cancel = opt.cancel;
+    return !run_indexed(items, so).cancelled;
+  }
+
   bool prepare() {
     const int n = static_cast<int>(ctx.tiles->size());
     prepared.resize(n);
-    const int in_flight = fit(prep_bytes(tile_w, tile_h));
-    stats.peak_bytes_estimate = std::max(stats.peak_bytes_estimate, in_flight * prep_bytes(tile_w, tile_h));
+    const std::uint64_t unit = prep_bytes(tile_w, tile_h);
+    stats.peak_bytes_estimate = std::max(stats.peak_bytes_estimate, fit(unit) * unit);
     const bool ok = run_ordered(
-        n, in_flight, opt.cancel, [&](int i) { prepared[i] = coadd_detail::prepare_tile(ctx, i); },
+        n, unit, [&](int i) { prepared[i] = coadd_detail::prepare_tile(ctx, i); },
         [&](int i) {
           stats.tiles_used += prepared[i].used() ? 1 : 0;
           tick();
@@ -201,7 +209,7 @@ struct Run {
     io.load_in_flight = fit(tile_rows_bytes(tile_w, tile_h, ctx.channels));
     io.fail_after_adds = opt.gpu_fail_after_adds;
     try {
-      const coadd_detail::GpuCoaddResult r = coadd_detail::gpu_coadd(ctx, prepared, gp, io);
+      const coadd_detail::GpuCoaddResult r = arena->run([&] { return coadd_detail::gpu_coadd(ctx, prepared, gp, io); });
       stats.gpu_units = r.bands_done;
       stats.covered_pixels = r.covered;
       stats.gpu_load_seconds = r.load_seconds;
@@ -232,11 +240,10 @@ struct Run {
     const int rows = band_rows;
     const int nb = bands;
     const std::uint64_t unit = coadd_footprint(CoaddMethod::ReprojectCoadd, W, rows, C, tile_w, tile_h);
-    const int in_flight = fit(unit);
-    stats.peak_bytes_estimate = std::max(stats.peak_bytes_estimate, in_flight * unit);
+    stats.peak_bytes_estimate = std::max(stats.peak_bytes_estimate, fit(unit) * unit);
     std::vector<long long> covered(nb, 0);
     return run_ordered(
-        nb, in_flight, opt.cancel,
+        nb, unit,
         [&](int b) {
           const PixelRect band{0, b * rows, W, std::min(rows, H - b * rows)};
           std::vector<double> acc(static_cast<std::size_t>(C + 2) * band.area(), 0.0);
@@ -267,23 +274,27 @@ struct Run {
     const std::size_t plane = static_cast<std::size_t>(W) * H;
     coadd_io::ScratchFile accum(ctx.scratch_dir, "accum", static_cast<std::uint64_t>(plane) * (C + 2) * sizeof(double));
     const AccumView view{static_cast<double*>(accum.map()), plane, static_cast<std::size_t>(W), 0, 0};
-    for (const PreparedTile& t : prepared) {
-      if (t.used()) {
-        for (int y = t.bbox.y0; y < t.bbox.y0 + t.bbox.rows; y += rows) {
-          if (opt.cancel != nullptr && opt.cancel->requested()) return false;
-          for (int x = t.bbox.x0; x < t.bbox.x0 + t.bbox.cols; x += chunk_cols) {
-            const PixelRect r{x, y, std::min(chunk_cols, t.bbox.x0 + t.bbox.cols - x),
-                              std::min(rows, t.bbox.y0 + t.bbox.rows - y)};
-            coadd_detail::accumulate_rect(ctx, t, r, view);
+    const bool swept = arena->run([&] {
+      for (const PreparedTile& t : prepared) {
+        if (t.used()) {
+          for (int y = t.bbox.y0; y < t.bbox.y0 + t.bbox.rows; y += rows) {
+            if (opt.cancel != nullptr && opt.cancel->requested()) return false;
+            for (int x = t.bbox.x0; x < t.bbox.x0 + t.bbox.cols; x += chunk_cols) {
+              const PixelRect r{x, y, std::min(chunk_cols, t.bbox.x0 + t.bbox.cols - x),
+                                std::min(rows, t.bbox.y0 + t.bbox.rows - y)};
+              coadd_detail::accumulate_rect(ctx, t, r, view);
+            }
+            release_rows(accum, plane, C, W, y, std::min(rows, t.bbox.y0 + t.bbox.rows - y));
           }
-          release_rows(accum, plane, C, W, y, std::min(rows, t.bbox.y0 + t.bbox.rows - y));
         }
+        tick();
       }
-      tick();
-    }
+      return true;
+    });
+    if (!swept) return false;
     std::vector<long long> covered(nb, 0);
     return run_ordered(
-        nb, fit(norm_bytes_unit(W, C)), opt.cancel,
+        nb, norm_bytes(W, C),
         [&](int b) {
           const int y0 = b * nrows;
           covered[b] = finish_rows(view, y0, std::min(nrows, H - y0), W, H, C, out);
@@ -302,29 +313,39 @@ struct Run {
     for (int k = 0; k < C + 2; ++k)
       accum.release((static_cast<std::uint64_t>(k) * plane * sizeof(double)) + y0 * row, rows * row);
   }
-
-  static std::uint64_t norm_bytes_unit(int W, int C) {
-    return static_cast<std::uint64_t>(norm_rows(W)) * W * (C + 2) * sizeof(float);
-  }
 };
 
 }  // namespace
 
+std::uint64_t CoaddItemPrice::bytes(int rows) const {
+  return std::max(floor_bytes, fixed_bytes + static_cast<std::uint64_t>(std::max(1, rows)) * row_bytes);
+}
+
+CoaddItemPrice coadd_item_price(CoaddMethod method, int out_width, int channels, int tile_width, int tile_height) {
+  CoaddItemPrice p = price_of(method, out_width, channels, tile_width, tile_height);
+  const std::string tile = std::to_string(tile_width) + " x " + std::to_string(tile_height) + " px";
+  const std::string rows = "tile rows " + tile + " x " + std::to_string(channels + 2) + " planes x 4 B = " +
+                           std::to_string(p.fixed_bytes) + " B";
+  const std::string prep = "preparation " + tile + " x 17 B = " + std::to_string(prep_bytes(tile_width, tile_height)) +
+                           " B";
+  if (method == CoaddMethod::ReprojectCoadd) {
+    p.formula = "coadd band row " + std::to_string(std::max(0, out_width)) + " px x (" + std::to_string(channels + 2) +
+                " x 8 B sums + " + std::to_string(kPixelMapBytesPerPixel) + " B map + " +
+                std::to_string(channels + 2) + " x 4 B output) = " + std::to_string(p.row_bytes) + " B; " + rows +
+                "; " + prep;
+  } else {
+    p.formula = "incremental chunk row " +
+                std::to_string(incremental_chunk_cols(out_width, tile_width, tile_height)) + " px x " +
+                std::to_string(kPixelMapBytesPerPixel) + " B map = " + std::to_string(p.row_bytes) + " B; " + rows +
+                "; at least max(" + prep + ", normalisation " + std::to_string(norm_bytes(out_width, channels)) +
+                " B)";
+  }
+  return p;
+}
+
 std::uint64_t coadd_footprint(CoaddMethod method, int out_width, int band_rows, int channels, int tile_width,
                               int tile_height) {
-  out_width = std::max(0, out_width);
-  band_rows = std::max(1, band_rows);
-  const std::uint64_t prep = prep_bytes(tile_width, tile_height);
-  const std::uint64_t tile_rows = tile_rows_bytes(tile_width, tile_height, channels);
-  if (method == CoaddMethod::ReprojectCoadd)
-    return std::max(prep, band_bytes(out_width, band_rows, channels) + tile_rows);
-  const std::uint64_t chunk =
-      u64(static_cast<long long>(band_rows) * incremental_chunk_cols(out_width, tile_width, tile_height)) *
-          kPixelMapBytesPerPixel +
-      tile_rows;
-  const std::uint64_t norm =
-      u64(static_cast<long long>(norm_rows(out_width)) * out_width) * (channels + 2) * sizeof(float);
-  return std::max({prep, chunk, norm});
+  return price_of(method, out_width, channels, tile_width, tile_height).bytes(band_rows);
 }
 
 int coadd_band_rows_for_budget(int out_width, int band_rows, int channels, int tile_width, int tile_height,
@@ -357,6 +378,7 @@ CoaddStats coadd_tiles(const std::vector<CoaddInput>& tiles, const Wcs& out_wcs,
 
   Run run(options);
   run.workers = std::max(1, options.workers);
+  run.arena = std::make_unique<WorkerArena>(run.workers);
   run.ctx.tiles = &tiles;
   run.ctx.out_wcs = &out_wcs;
   run.ctx.out_width = out_width;
@@ -381,23 +403,17 @@ CoaddStats coadd_tiles(const std::vector<CoaddInput>& tiles, const Wcs& out_wcs,
   const bool use_gpu = options.use_gpu && built_with_cuda();
   if (options.use_gpu && !built_with_cuda()) run.stats.gpu_note = "built without CUDA";
 
-  tbb::task_arena arena(run.workers);
-  arena.execute([&] {
-    const auto tp = std::chrono::steady_clock::now();
-    const bool prepared = run.prepare();
-    run.stats.prepare_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - tp).count();
-    if (!prepared) {
-      run.stats.cancelled = true;
-      return;
-    }
+  const auto tp = std::chrono::steady_clock::now();
+  const bool prepared = run.prepare();
+  run.stats.prepare_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - tp).count();
+  if (prepared) {
     Outputs out(outputs, out_width, out_height, channels);
     const bool ok = use_gpu ? run.gpu_then_cpu(out, incremental) : run.cpu(out, incremental);
-    if (!ok) {
-      run.stats.cancelled = true;
-      return;
-    }
-    out.commit();
-  });
+    if (ok) out.commit();
+    run.stats.cancelled = !ok;
+  } else {
+    run.stats.cancelled = true;
+  }
   run.prepared.clear();  // removes the scratch planes
   run.stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return run.stats;

@@ -68,7 +68,7 @@ struct CoaddOptions {
   int band_rows = 256;                 // output rows per band (the plan sizes it)
   double feather_px = 128.0;           // distance over which a tile's weight ramps up from its edge
   double alpha_weight_floor = 0.02;    // phase5_alpha_weight_floor
-  int workers = 1;                     // threads (tbb arena); output must not depend on it
+  int workers = 1;                     // threads (sched's scheduler and WorkerArena); output must not depend on it
   std::uint64_t memory_budget_bytes = 0;  // 0 = no limit; bands/tiles in flight sized to fit
   std::filesystem::path scratch_dir;   // incremental accumulators live here (and per-tile weight planes for both
                                        // methods); empty = the image output's folder
@@ -110,8 +110,25 @@ struct CoaddStats {
 CoaddStats coadd_tiles(const std::vector<CoaddInput>& tiles, const Wcs& out_wcs, int out_width, int out_height,
                        int channels, const CoaddOptions& options, const CoaddOutputs& outputs);
 
+// The coadd's own price of one unit of work (a ReprojectCoadd band, an Incremental chunk) for the planner
+// (JobSizes::item_price): `fixed_bytes` (one tile's rows) plus `row_bytes` per output row of the unit (ReprojectCoadd:
+// accumulators, pixel map and output floats of a full-width row; Incremental: the pixel map of a chunk row), and
+// `floor_bytes` held by the steps that do not scale with rows (one tile's preparation; Incremental: also a
+// normalisation step). Tiles of at most tile_width x tile_height; the kernel does not change it (a tile's rows are
+// bounded by the whole tile). See the file comment for the terms.
+struct CoaddItemPrice {
+  std::uint64_t fixed_bytes = 0;
+  std::uint64_t row_bytes = 0;
+  std::uint64_t floor_bytes = 0;
+  std::string formula;  // the terms with their sizes, for the plan's reasons
+  // max(floor_bytes, fixed_bytes + max(1, rows) * row_bytes): one unit of `rows` output rows in flight.
+  std::uint64_t bytes(int rows) const;
+};
+CoaddItemPrice coadd_item_price(CoaddMethod method, int out_width, int channels, int tile_width, int tile_height);
+
 // Bytes the method holds at once for these sizes (what the planner and the memory test check against): one band
-// (ReprojectCoadd) or one chunk (Incremental) in flight, tile preparation included. See the file comment.
+// (ReprojectCoadd) or one chunk (Incremental) in flight, tile preparation included, i.e.
+// coadd_item_price(method, out_width, channels, tile_width, tile_height).bytes(band_rows).
 std::uint64_t coadd_footprint(CoaddMethod method, int out_width, int band_rows, int channels, int tile_width,
                               int tile_height);
 

@@ -49,9 +49,7 @@ void add_tile(const CoaddContext& ctx, const PreparedTile& t, const PixelRect& r
   if (!t.grid.exact()) {
     const MapNodes nodes = map_nodes(out_to_in, rect, t.grid);
     if (nodes.all_finite()) {
-      const gpu::MapNodes view{nodes.step, nodes.interp == MapInterp::Bicubic, nodes.kx0, nodes.ky0,
-                               nodes.nx,   nodes.ny,                          nodes.x.data(), nodes.y.data()};
-      acc.add(dev, how, to_gpu(rect), view);
+      acc.add(dev, how, to_gpu(rect), nodes.view());
       return;
     }
   }
@@ -153,7 +151,7 @@ GpuCoaddResult gpu_coadd(const CoaddContext& ctx, const std::vector<PreparedTile
   const int C = ctx.channels;
   GpuCoaddResult res;
   gpu::DeviceAccumulator acc(static_cast<long long>(W) * plan.band_rows, static_cast<long long>(W) * plan.finish_rows,
-                             C, lanczos3_weight_table(), kLanczosPhases);
+                             C, lanczos3_weight_table());
   std::map<int, std::unique_ptr<gpu::DeviceTile>> resident;
   FinishBuffers buffers(static_cast<std::size_t>(plan.finish_rows) * W, C);
   int adds = 0;

@@ -12,6 +12,7 @@
 #include "io/fits_reader.hpp"
 #include "reproject/feather.hpp"
 #include "reproject/kernels.hpp"
+#include "reproject/resample_core.hpp"
 #include "reproject/warp.hpp"
 
 namespace zm::coadd_detail {
@@ -181,20 +182,16 @@ void accumulate_rect(const CoaddContext& ctx, const PreparedTile& tile, const Pi
       const std::size_t base =
           static_cast<std::size_t>(rect.y0 + r - acc.y0) * acc.row_stride + static_cast<std::size_t>(rect.x0 - acc.x0);
       double* sum = acc.base + base;
-      double* wsum = sum + static_cast<std::size_t>(C) * acc.plane;
-      double* csum = wsum + acc.plane;
+      const long long plane = static_cast<long long>(acc.plane);
       for (int x = 0; x < cols; ++x) {
         const float w = wrow[x];
         if (!(w > 0.0f)) continue;
+        float v[3] = {0.0f, 0.0f, 0.0f};
         bool ok = true;
-        for (int c = 0; c < C && ok; ++c) ok = std::isfinite(outs[c][x]);
+        for (int c = 0; c < C && ok; ++c) ok = std::isfinite(v[c] = outs[c][x]);
         if (!ok) continue;
-        const double W = static_cast<double>(w) * tile_weight;
-        for (int c = 0; c < C; ++c)
-          sum[c * acc.plane + x] += W * (gain[c] * static_cast<double>(outs[c][x]) + offset[c]);
-        wsum[x] += W;
-        const double cv = tile.has_coverage ? static_cast<double>(crow[x]) : 1.0;
-        if (std::isfinite(cv)) csum[x] += cv;
+        resample::add_contribution(sum + x, plane, C, v, w, tile_weight, gain, offset,
+                                   tile.has_coverage ? static_cast<double>(crow[x]) : 1.0);
       }
     }
   });
@@ -203,7 +200,7 @@ void accumulate_rect(const CoaddContext& ctx, const PreparedTile& tile, const Pi
 gpu::Contribution contribution(const CoaddContext& ctx, const PreparedTile& tile) {
   const CoaddInput& tin = (*ctx.tiles)[tile.index];
   gpu::Contribution how;
-  how.kernel = static_cast<int>(ctx.options->kernel);
+  how.kernel = ctx.options->kernel;
   for (int c = 0; c < tile.channels; ++c) {
     how.gain[c] = tin.gain[c];
     how.offset[c] = tin.offset[c];

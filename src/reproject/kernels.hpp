@@ -20,16 +20,17 @@
 //   error < 2e-7), which keeps the kernel at tens of ns per pixel instead of six sin() calls per point.
 // - Every path (single pixel, SSE2 interior, clamped border) performs the same double-precision operations in
 //   the same order, so a sample's bits depend only on its coordinates and the input, never on the batch.
+//
+// The per-sample arithmetic (taps, weights, the Lanczos table lookup) lives in resample_core.hpp, shared with the
+// GPU; this file adds the batched CPU paths around it.
 #pragma once
 
 #include <optional>
 #include <string_view>
 
+#include "reproject/resample_core.hpp"
+
 namespace zm {
-
-enum class Kernel { Nearest, Bilinear, Bicubic, Lanczos3 };
-
-inline constexpr double kSnapTolerancePx = 1e-6;
 
 // "nearest" | "bilinear" | "bicubic" | "lanczos3" (case-insensitive, surrounding spaces ignored).
 std::optional<Kernel> parse_kernel(std::string_view text);
@@ -56,10 +57,8 @@ struct PlaneBand {
   int rows = 0;
 };
 
-// The Lanczos-3 weight table every CPU sample uses: (kLanczosPhases + 1) rows of six normalised weights (taps
-// i0-2 .. i0+3 at offset f = row / kLanczosPhases), row-major. Other back ends (the GPU) interpolate the same
-// table with the same arithmetic so that their samples carry the same bits.
-inline constexpr int kLanczosPhases = 2048;
+// The Lanczos-3 weight table every sample uses (kLanczosTableSize doubles, layout in resample_core.hpp). The GPU
+// uploads it and interpolates it with the same function (resample::lanczos3_weights).
 const double* lanczos3_weight_table();
 
 // Samples one plane (whole image, single channel) at (x, y).

@@ -21,10 +21,7 @@ constexpr long long kParallelMinPoints = 8192;
 // A region needing more nodes than this is evaluated exactly rather than holding a huge node grid.
 constexpr long long kMaxNodes = 4'000'000;
 
-long long floor_div(long long a, long long b) {
-  const long long q = a / b;
-  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
+using resample::floor_div;
 
 // Runs body(transform, r0, r1) over row ranges of [0, nrows); in parallel on per-thread clones when the job
 // is big enough. Each row's result depends only on the row, so the split never shows in the output.
@@ -43,14 +40,6 @@ void for_row_ranges(PixelTransform& proto, int nrows, long long points, Body&& b
   tbb::parallel_for(tbb::blocked_range<int>(0, nrows), [&](const tbb::blocked_range<int>& range) {
     body(*local.local(), range.begin(), range.end());
   });
-}
-
-// Catmull-Rom weights of nodes k-1, k, k+1, k+2 at fraction t in [0, 1).
-inline void cubic_weights(double t, double* w) {
-  w[0] = ((-0.5 * t + 1.0) * t - 0.5) * t;
-  w[1] = (1.5 * t - 2.5) * t * t + 1.0;
-  w[2] = ((-1.5 * t + 2.0) * t + 0.5) * t;
-  w[3] = (0.5 * t - 0.5) * t * t;
 }
 
 // Exact transforms of the nodes (i*step, j*step) for i in [kx0, kx0+nx), j in [ky0, ky0+ny).
@@ -92,45 +81,18 @@ NodeGrid build_nodes(PixelTransform& t, const PixelRect& r, int step, MapInterp 
 
 // Node-axis position of pixel coordinate v: index of the first tap in the grid and the tap weights.
 inline int axis_weights(const NodeGrid& g, long long v, long long k0, double* w) {
-  const long long k = floor_div(v, g.step);
-  const double t = static_cast<double>(v - k * g.step) / g.step;
-  if (g.interp == MapInterp::Bicubic) {
-    cubic_weights(t, w);
-  } else {
-    w[0] = 1.0 - t;
-    w[1] = t;
-  }
-  return static_cast<int>(k - g.lead() - k0);
+  return resample::node_axis(v, g.step, g.interp == MapInterp::Bicubic, k0, w);
 }
 
-// Column sums of one node row band: out[i] = sum_j wy[j] * nodes[j0 + j][i]. Shared by the row and point paths
-// so both produce the same bits.
+// Column sums of one node row band (resample::node_column_sum): the row path shares them between pixels, the
+// point path (interp_point, the GPU) computes them per pixel, with the same bits.
 inline double column_sum(const std::vector<double>& nodes, const NodeGrid& g, int j0, const double* wy, int i) {
-  double s = 0.0;
-  for (int j = 0; j < g.taps(); ++j) s += wy[j] * nodes[static_cast<std::size_t>(j0 + j) * g.nx + i];
-  return s;
-}
-
-inline double row_sum(const double* cols, int i0, const double* wx, int taps) {
-  double s = 0.0;
-  for (int i = 0; i < taps; ++i) s += wx[i] * cols[i0 + i];
-  return s;
+  return resample::node_column_sum(nodes.data(), g.nx, j0, wy, g.taps(), i);
 }
 
 // Interpolated coordinates of one pixel (used by the error check).
 void interp_point(const NodeGrid& g, long long px, long long py, double& xo, double& yo) {
-  double wx[4];
-  double wy[4];
-  const int i0 = axis_weights(g, px, g.kx0, wx);
-  const int j0 = axis_weights(g, py, g.ky0, wy);
-  double cx[4];
-  double cy[4];
-  for (int i = 0; i < g.taps(); ++i) {
-    cx[i] = column_sum(g.x, g, j0, wy, i0 + i);
-    cy[i] = column_sum(g.y, g, j0, wy, i0 + i);
-  }
-  xo = row_sum(cx, 0, wx, g.taps());
-  yo = row_sum(cy, 0, wx, g.taps());
+  resample::interp_nodes(g.view(), px, py, xo, yo);
 }
 
 // Per-column node index and weights of a band, shared by all its rows (the x weights repeat on every row).
@@ -161,8 +123,8 @@ bool interp_row(const NodeGrid& g, const ColumnWeights& cw, const PixelRect& ban
   }
   bool finite = true;
   for (int c = 0; c < band.cols; ++c) {
-    xo[c] = row_sum(cx.data(), cw.i0[c], cw.w[c].data(), g.taps());
-    yo[c] = row_sum(cy.data(), cw.i0[c], cw.w[c].data(), g.taps());
+    xo[c] = resample::node_row_sum(cx.data() + cw.i0[c], cw.w[c].data(), g.taps());
+    yo[c] = resample::node_row_sum(cy.data() + cw.i0[c], cw.w[c].data(), g.taps());
     finite = finite && std::isfinite(xo[c]) && std::isfinite(yo[c]);
   }
   return finite;
@@ -293,6 +255,10 @@ MapGrid choose_map_grid(PixelTransform& out_to_in, const PixelRect& region, cons
   grid.step = 0;
   grid.max_error_px = 0.0;
   return grid;
+}
+
+resample::NodeGridView MapNodes::view() const {
+  return resample::NodeGridView{step, interp == MapInterp::Bicubic, kx0, ky0, nx, ny, x.data(), y.data()};
 }
 
 bool MapNodes::all_finite() const {

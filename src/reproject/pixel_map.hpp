@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "reproject/resample_core.hpp"
 #include "reproject/transform.hpp"
 #include "wcs/wcs.hpp"
 
@@ -80,7 +81,8 @@ PixelMap compute_pixel_map(const Wcs& output, const Wcs& input, const PixelRect&
 
 // The exact nodes an interpolated map of `band` is computed from, for back ends that interpolate elsewhere (the
 // GPU): node (i, j) is output pixel ((kx0 + i) * step, (ky0 + j) * step), row-major nx x ny. Interpolating them
-// with compute_pixel_map's arithmetic gives its values bit for bit wherever every node is finite.
+// with resample::interp_nodes (compute_pixel_map's arithmetic) gives its values bit for bit wherever every node is
+// finite.
 struct MapNodes {
   int step = 0;
   MapInterp interp = MapInterp::Bicubic;
@@ -91,6 +93,7 @@ struct MapNodes {
   std::vector<double> x;
   std::vector<double> y;
   bool all_finite() const;
+  resample::NodeGridView view() const;  // borrows x and y
   int taps() const { return interp == MapInterp::Bicubic ? 4 : 2; }  // nodes per axis a pixel reads
   int lead() const { return interp == MapInterp::Bicubic ? 1 : 0; }  // of them, before the pixel's cell
 };

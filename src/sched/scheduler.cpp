@@ -1,8 +1,6 @@
 #include "sched/scheduler.hpp"
 
 #include <fmt/format.h>
-#include <tbb/info.h>
-#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <chrono>
@@ -10,6 +8,8 @@
 #include <exception>
 #include <mutex>
 #include <thread>
+
+#include "sched/worker_arena.hpp"
 
 namespace zm {
 
@@ -39,11 +39,11 @@ class Run {
         state_(items.count, State::waiting),
         footprint_(items.count),
         messages_(items.count),
+        errors_(items.count),
         gpu_(std::max(0, opt.gpu_slots)),
-        // Our worker threads join the arena as masters and may take any slot. TBB's own workers only help nested
-        // parallelism; asking for more of them than the machine has makes TBB print a warning, so the slots TBB
-        // workers cannot fill are reserved for masters.
-        arena_(workers_, static_cast<unsigned>(std::max(1, workers_ - (tbb::info::default_concurrency() - 1)))) {
+        // Our item threads join the arena through run() and may take any slot; TBB's own workers only help nested
+        // parallelism.
+        arena_(workers_) {
     for (std::size_t i = 0; i < items.count; ++i) footprint_[i] = items.footprint ? items.footprint(i) : 0;
     summary_.total = items.count;
   }
@@ -57,6 +57,7 @@ class Run {
     summary_.peak_gpu_in_use = gpu_.peak_in_use();
     summary_.not_committed = items_.count - summary_.committed - summary_.failed.size();
     if (commit_error_) std::rethrow_exception(commit_error_);
+    if (fatal_ && opt_.on_error == OnItemError::rethrow) std::rethrow_exception(errors_[fatal_->index]);
     if (fatal_) throw ItemFailedError(*fatal_);
     return summary_;
   }
@@ -107,28 +108,32 @@ class Run {
       summary_.peak_running = std::max(summary_.peak_running, running_);
       lk.unlock();
       std::string message;
-      const State outcome = run_one(i, message);
+      std::exception_ptr error;
+      const State outcome = run_one(i, message, error);
       lk.lock();
       state_[i] = outcome;
       messages_[i] = std::move(message);
+      errors_[i] = std::move(error);
       --running_;
-      if (outcome == State::failed && opt_.on_error == OnItemError::stop) stop_ = true;
+      if (outcome == State::failed && opt_.on_error != OnItemError::skip) stop_ = true;
       commit_cv_.notify_one();
       if (stop_) admit_cv_.notify_all();
     }
   }
 
-  State run_one(std::size_t i, std::string& message) {
+  State run_one(std::size_t i, std::string& message, std::exception_ptr& error) {
     try {
       WorkContext ctx(i, opt_.cancel, opt_.gpu_slots > 0 ? &gpu_ : nullptr);
-      arena_.execute([&] { items_.work(i, ctx); });
+      arena_.run([&] { items_.work(i, ctx); });
       return State::done;
     } catch (const Cancelled&) {
       return State::aborted;
     } catch (const std::exception& e) {
       message = e.what();
+      error = std::current_exception();
     } catch (...) {
       message = "unknown exception";
+      error = std::current_exception();
     }
     return State::failed;
   }
@@ -206,6 +211,7 @@ class Run {
   std::vector<State> state_;
   std::vector<std::uint64_t> footprint_;
   std::vector<std::string> messages_;
+  std::vector<std::exception_ptr> errors_;  // the failed items' own exceptions (rethrown in rethrow mode)
   std::size_t next_admit_ = 0, next_commit_ = 0;
   std::uint64_t inflight_ = 0;
   int running_ = 0;
@@ -215,7 +221,7 @@ class Run {
   std::exception_ptr commit_error_;
   RunSummary summary_;
   GpuSemaphore gpu_;
-  tbb::task_arena arena_;
+  WorkerArena arena_;
 };
 
 }  // namespace

@@ -12,8 +12,9 @@
 // completed items up to the first gap are committed, and the rest are discarded: nothing is half-committed and a
 // resumed run can continue from the first uncommitted item.
 //
-// Items run inside one tbb::task_arena of `workers` threads (cpu_workers), at most `max_in_flight` (tiles_in_flight)
-// at once, so tbb::parallel_for inside an item uses the idle workers without oversubscribing the plan.
+// Items run inside one WorkerArena (worker_arena.hpp) of `workers` threads (cpu_workers), at most `max_in_flight`
+// (tiles_in_flight) at once, so tbb::parallel_for inside an item uses the idle workers without oversubscribing the
+// plan.
 #pragma once
 
 #include <cstddef>
@@ -51,8 +52,9 @@ class WorkContext {
 };
 
 enum class OnItemError {
-  stop,  // stop admitting, finish running items, commit the prefix before the failure, throw ItemFailedError
-  skip,  // report the item in RunSummary::failed, commit the others
+  stop,     // stop admitting, finish running items, commit the prefix before the failure, throw ItemFailedError
+  skip,     // report the item in RunSummary::failed, commit the others
+  rethrow,  // as stop, but throw the failed item's own exception (its type kept) instead of ItemFailedError
 };
 
 struct ItemFailure {

@@ -204,6 +204,37 @@ TEST(ParallelPlan, RamFractionAndMemmapDir) {
   EXPECT_EQ(make_plan(PlanKind::ingest, caps, Config(), test::seestar_job()).memmap_dir, "/scratch");
 }
 
+TEST(ParallelPlan, Phase5TakesTheKernelsPriceWhenGiven) {
+  const Capabilities caps = test::machine(2, 2, 2, 0, 0, false);  // ~1.06 GiB budget
+  JobSizes job = test::seestar_job();
+  const ParallelPlan by_formula = make_plan(PlanKind::phase5, caps, Config(), job);
+  EXPECT_EQ(by_formula.rows_per_chunk, 3000);  // 3000 x 4000 x 28 B fits half the budget
+  EXPECT_FALSE(has_reason(by_formula, "priced by the kernel"));
+
+  // A price like reproject's coadd_item_price for this job: 76 B per output pixel of a band, 20 B per tile pixel.
+  const std::uint64_t row = 4000ULL * 76;
+  const std::uint64_t fixed = 1080ULL * 1920 * 20;
+  job.item_price = ItemPrice{PlanKind::phase5, fixed, row, "coadd band row (test)"};
+  const ParallelPlan p = make_plan(PlanKind::phase5, caps, Config(), job);
+  EXPECT_TRUE(has_reason(p, "phase5 footprint: priced by the kernel: coadd band row (test)"));
+  const std::uint64_t acc_cap = floor_scaled(p.ram_budget_bytes, kAccumulatorShare);
+  ASSERT_GT(3000 * row, acc_cap);  // the whole band no longer fits half the budget
+  EXPECT_EQ(p.rows_per_chunk, static_cast<int>(acc_cap / row));
+  EXPECT_TRUE(p.use_memmap);
+  const std::uint64_t rest = p.ram_budget_bytes - static_cast<std::uint64_t>(p.rows_per_chunk) * row;
+  EXPECT_EQ(p.tiles_in_flight, static_cast<int>(std::min<std::uint64_t>(2, rest / fixed)));
+
+  // The price names its kind: the other kinds' plans are the formula's.
+  for (PlanKind k : {PlanKind::phase45, PlanKind::mosaic_first, PlanKind::sds_megatiles}) {
+    const ParallelPlan other = make_plan(k, caps, Config(), job);
+    EXPECT_EQ(other.reasons, make_plan(k, caps, Config(), test::seestar_job()).reasons) << to_string(k);
+  }
+  const nlohmann::json j = to_json(job);
+  EXPECT_EQ(j.at("item_price").at("row_bytes"), row);
+  EXPECT_EQ(j.at("item_price").at("kind"), "phase5");
+  EXPECT_FALSE(to_json(test::seestar_job()).contains("item_price"));
+}
+
 TEST(ParallelPlan, GpuOnlyWhenPresentWantedAndCompiled) {
   Capabilities caps = test::desktop_16t_32g_8g();
   Config off;

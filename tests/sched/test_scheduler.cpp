@@ -8,6 +8,7 @@
 #include <numeric>
 #include <random>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -381,6 +382,82 @@ TEST(Scheduler, InFlightItemsAndArenaThreadsAreSeparateLimits) {
   EXPECT_EQ(arena_size.load(), 6);
   ASSERT_EQ(sums.size(), 12u);
   for (std::size_t i = 0; i < sums.size(); ++i) EXPECT_EQ(sums[i], sums[0] + static_cast<long>(i));
+}
+
+// The failure of one item under OnItemError::rethrow: its own exception type comes out, and exactly the items before
+// it are committed, in order, whatever order the items completed in.
+struct DiskGone : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+TEST(Scheduler, RethrowModeKeepsTheExceptionTypeAndCommitsThePrefixInOrder) {
+  for (unsigned seed = 1; seed <= 5; ++seed) {
+    std::mt19937 rng(seed);
+    std::uniform_int_distribution<int> sleep(0, 2000);
+    const std::size_t bad = 10 + seed * 3;
+    std::vector<int> sleeps(40);
+    for (int& us : sleeps) us = sleep(rng);
+    std::vector<std::size_t> committed;
+    const std::thread::id caller = std::this_thread::get_id();
+    bool commits_on_caller = true;
+    IndexedItems items;
+    items.count = sleeps.size();
+    items.footprint = [](std::size_t) { return std::uint64_t{1}; };
+    items.work = [&](std::size_t i, WorkContext&) {
+      busy_sleep(sleeps[i]);
+      if (i == bad) throw DiskGone("tile " + std::to_string(i));
+    };
+    items.commit = [&](std::size_t i) {
+      commits_on_caller = commits_on_caller && std::this_thread::get_id() == caller;
+      committed.push_back(i);
+    };
+    items.discard = [](std::size_t) {};
+    SchedOptions opt;
+    opt.workers = 4;
+    opt.on_error = OnItemError::rethrow;
+    EXPECT_THROW(run_indexed(items, opt), DiskGone);
+    ASSERT_EQ(committed.size(), bad) << "seed " << seed;
+    for (std::size_t k = 0; k < committed.size(); ++k) EXPECT_EQ(committed[k], k);
+    EXPECT_TRUE(commits_on_caller);
+  }
+}
+
+TEST(Scheduler, OrderedCommitsUnderRandomCompletionOrderAndABudget) {
+  // The coadd's use: equal-sized items, a budget admitting three at a time, results committed in input order.
+  std::mt19937 rng(17);
+  std::uniform_int_distribution<int> sleep(0, 1500);
+  std::vector<int> sleeps(60);
+  for (int& us : sleeps) us = sleep(rng);
+  std::atomic<int> running{0}, worst{0};
+  std::vector<int> results(sleeps.size(), -1);
+  std::vector<std::size_t> committed;
+  IndexedItems items;
+  items.count = sleeps.size();
+  items.footprint = [](std::size_t) { return std::uint64_t{100}; };
+  items.work = [&](std::size_t i, WorkContext&) {
+    const int now = ++running;
+    int w = worst.load();
+    while (now > w && !worst.compare_exchange_weak(w, now)) {
+    }
+    busy_sleep(sleeps[i]);
+    results[i] = static_cast<int>(i) * 3;
+    --running;
+  };
+  items.commit = [&](std::size_t i) {
+    EXPECT_EQ(results[i], static_cast<int>(i) * 3);
+    committed.push_back(i);
+  };
+  items.discard = [](std::size_t) {};
+  SchedOptions opt;
+  opt.workers = 8;
+  opt.memory_budget_bytes = 350;
+  opt.on_error = OnItemError::rethrow;
+  const RunSummary s = run_indexed(items, opt);
+  EXPECT_FALSE(s.cancelled);
+  EXPECT_LE(worst.load(), 3);
+  EXPECT_LE(s.peak_inflight_bytes, 300u);
+  ASSERT_EQ(committed.size(), sleeps.size());
+  for (std::size_t k = 0; k < committed.size(); ++k) EXPECT_EQ(committed[k], k);
 }
 
 TEST(Scheduler, EmptyAndSingle) {

@@ -1,8 +1,11 @@
 #include "pipeline/model/mosaic_artifacts.hpp"
 
+#include <algorithm>
+
 #include "pipeline/model/manifest.hpp"
 #include "pipeline/model/raw_planes.hpp"
 #include "pipeline/pipeline_events.hpp"
+#include "reproject/coadd.hpp"
 
 namespace zm {
 namespace fs = std::filesystem;
@@ -51,6 +54,18 @@ JobSizes tiles_onto_grid_job(const std::vector<TileInfo>& tiles, const OutputGri
   job.output_width = grid.width;
   job.output_height = grid.height;
   job.output_channels = tiles.front().channels;
+  // Phase 5's items priced by the coadd itself, for its largest tile (as the coadd sizes them) and the default
+  // reproject_coadd method, whose rows cost the most; a tile's preparation counts as unsplittable bytes too.
+  int tile_w = 0;
+  int tile_h = 0;
+  for (const TileInfo& t : tiles) {
+    tile_w = std::max(tile_w, t.width);
+    tile_h = std::max(tile_h, t.height);
+  }
+  const CoaddItemPrice price =
+      coadd_item_price(CoaddMethod::ReprojectCoadd, grid.width, job.output_channels, tile_w, tile_h);
+  job.item_price = ItemPrice{PlanKind::phase5, std::max(price.fixed_bytes, price.floor_bytes), price.row_bytes,
+                             price.formula};
   return job;
 }
 
