@@ -52,9 +52,11 @@ inline ChildRun run_zemosaic(const std::filesystem::path& input, const std::file
     r.peak_rss_kib = ru.ru_maxrss;
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::ifstream in(events);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) r.events.push_back(nlohmann::json::parse(line));
+  if (std::filesystem::is_regular_file(events)) {  // not a device such as /dev/full (it reads as endless zeros)
+    std::ifstream in(events);
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty()) r.events.push_back(nlohmann::json::parse(line));
+  }
   std::ifstream e(err);
   r.stderr_text.assign(std::istreambuf_iterator<char>(e), std::istreambuf_iterator<char>());
   return r;

@@ -24,4 +24,7 @@ std::string_view to_string(InputErrorKind kind) {
 InputError::InputError(InputErrorKind kind, std::string path, std::string reason)
     : std::runtime_error(path + ": " + reason), kind_(kind), path_(std::move(path)), reason_(std::move(reason)) {}
 
+OutputError::OutputError(std::string path, std::string reason)
+    : std::runtime_error(path + ": " + reason), path_(std::move(path)), reason_(std::move(reason)) {}
+
 }  // namespace zm

@@ -41,4 +41,18 @@ class InputError : public std::runtime_error {
   std::string reason_;
 };
 
+// A file the run writes (cache, tile, mosaic, manifest) could not be written: a full disk, a missing permission.
+// Never a reason to set an input aside: the run stops and says which file and why. what() reads "<path>: <reason>".
+class OutputError : public std::runtime_error {
+ public:
+  OutputError(std::string path, std::string reason);
+
+  const std::string& path() const noexcept { return path_; }
+  const std::string& reason() const noexcept { return reason_; }
+
+ private:
+  std::string path_;
+  std::string reason_;
+};
+
 }  // namespace zm

@@ -16,7 +16,7 @@ namespace {
 std::atomic<unsigned long> g_temp_counter{0};
 
 [[noreturn]] void throw_errno(const std::filesystem::path& path, const std::string& what) {
-  throw InputError(InputErrorKind::Io, path.string(), what + ": " + std::strerror(errno));
+  throw OutputError(path.string(), what + ": " + std::strerror(errno));
 }
 
 void fsync_path(const std::filesystem::path& path) {

@@ -20,7 +20,7 @@ struct FileCloser {
 };
 
 [[noreturn]] void fail(const std::filesystem::path& path, const std::string& reason) {
-  throw InputError(InputErrorKind::Io, path.string(), reason);
+  throw OutputError(path.string(), reason);
 }
 
 // libpng's simplified API keeps its setjmp error handling internal, so no longjmp crosses our C++ frames.

@@ -4,7 +4,7 @@ namespace zm {
 
 void RunContext::check() const {
   if (cancelled()) throw RunCancelled();
-  // events write check: added with the event stream change
+  if (const auto failure = events().write_error()) throw PipelineError(*failure);
 }
 
 RunContext make_run_context(const std::filesystem::path& input_dir, const std::filesystem::path& output_dir,

@@ -32,6 +32,27 @@ constexpr LayerRule kRules[] = {
      "cfitsio is private to io: read and write FITS through io/ (fits_reader.hpp, fits_writer.hpp, "
      "fits_stream_writer.hpp); only io's own tests may build malformed files with raw cfitsio"},
     {"**", "src/io/**", R"(^io/detail/)", "io/detail/ is io's private implementation (cfitsio handles and calls)"},
+    {"src/pipeline/classic/**", "", R"(^pipeline/routes/)",
+     "the classic route and the frame routes meet only in the shared model (pipeline/model/) and the top level"},
+    {"src/pipeline/routes/**", "", R"(^pipeline/classic/)",
+     "the frame routes and the classic route meet only in the shared model (pipeline/model/) and the top level"},
+    {"src/pipeline/model/**", "", R"(^pipeline/(?!model/|pipeline_events\.hpp|run_errors\.hpp))",
+     "the model is what the stages share: it depends on no stage"},
+    {"src/core/** src/io/** src/wcs/** src/image/** src/gpu/** src/plan/** src/sched/** src/events/** src/stars/** "
+     "src/stack/** src/reproject/** src/photometry/** src/solve/** src/sim/**", "",
+     R"(^pipeline/)", "the layers below the pipeline know nothing of its phases"},
+};
+
+// Code rules: a regex on every line of code (comments stripped) of the files a rule governs.
+constexpr LayerRule kCodeRules[] = {
+    {"src/** bench/**", "src/core/** src/pipeline/options/** src/plan/plan_settings.cpp",
+     R"(\b(config|cfg|config_)\s*(\.|->)\s*get_(bool|int|double|string|double_list)\s*\()",
+     "configuration keys are read by name only in the options builders (pipeline/options/build_options.cpp, "
+     "plan/plan_settings.cpp): phases take typed options"},
+    {"src/**", "src/core/** src/pipeline/options/** src/plan/plan_settings.*", R"(\bOptionReader\b)",
+     "an OptionReader is used by options builders only"},
+    {"src/**", "src/sched/**", R"(\btbb::task_arena\b)",
+     "parallel work is capped through sched/worker_arena.hpp (WorkerArena), not ad-hoc arenas"},
 };
 
 // The top-level folders scanned and the file types read.
@@ -78,7 +99,8 @@ struct Scan {
 };
 
 // Every #include of every source file under `root`'s scanned folders, checked against `rules`.
-Scan scan_tree(const fs::path& root, const std::vector<LayerRule>& rules) {
+Scan scan_tree(const fs::path& root, const std::vector<LayerRule>& rules,
+               const std::vector<LayerRule>& code_rules = {}) {
   static const std::regex include_re(R"(^\s*#\s*include\s*[<"]([^>"]+)[>"])");
   Scan scan;
   for (std::string_view top : kScannedFolders) {
@@ -93,13 +115,18 @@ Scan scan_tree(const fs::path& root, const std::vector<LayerRule>& rules) {
     }
   }
   std::sort(scan.files.begin(), scan.files.end());
-  std::vector<std::regex> forbidden;
+  std::vector<std::regex> forbidden, code_forbidden;
   for (const LayerRule& r : rules) forbidden.emplace_back(std::string(r.forbidden));
+  for (const LayerRule& r : code_rules) code_forbidden.emplace_back(std::string(r.forbidden));
   for (const std::string& rel : scan.files) {
     std::ifstream in(root / rel);
     std::string line;
     std::smatch m;
     for (int n = 1; std::getline(in, line); ++n) {
+      const std::string code = line.substr(0, line.find("//"));
+      for (std::size_t k = 0; k < code_rules.size(); ++k)
+        if (governs(code_rules[k], rel) && std::regex_search(code, code_forbidden[k]))
+          scan.violations.push_back(rel + ":" + std::to_string(n) + ": " + code + ": " + std::string(code_rules[k].why));
       if (!std::regex_search(line, m, include_re)) continue;
       const std::string target = m[1];
       for (std::size_t k = 0; k < rules.size(); ++k)
@@ -112,6 +139,7 @@ Scan scan_tree(const fs::path& root, const std::vector<LayerRule>& rules) {
 }
 
 std::vector<LayerRule> all_rules() { return {std::begin(kRules), std::end(kRules)}; }
+std::vector<LayerRule> all_code_rules() { return {std::begin(kCodeRules), std::end(kCodeRules)}; }
 
 void write_file(const fs::path& p, const std::string& text) {
   fs::create_directories(p.parent_path());
@@ -147,11 +175,27 @@ TEST(LayerRules, ViolationsInAFixtureTreeAreFoundWithTheirLine) {
       << scan.violations[1];
 }
 
+TEST(LayerRules, CodeRulesFindConfigReadsOutsideTheBuilders) {
+  zm::test::TempDir dir("arch_code");
+  const fs::path& root = dir.path();
+  write_file(root / "src/pipeline/classic/phase3.cpp",
+             "// cfg.get_int(\"x\") in a comment is fine\n  const int n = ctx.config.get_int(\"stack_max_iterations\");\n");
+  write_file(root / "src/pipeline/options/build_options.cpp", "o.k = cfg.get_double(\"global_coadd_k\");\n");
+  write_file(root / "src/pipeline/classic/x.cpp", "#include \"pipeline/routes/sds/sds_route.hpp\"\n");
+  const Scan scan = scan_tree(root, all_rules(), all_code_rules());
+  ASSERT_EQ(scan.violations.size(), 2u);
+  EXPECT_EQ(scan.violations[0].rfind("src/pipeline/classic/phase3.cpp:2: ", 0), 0u) << scan.violations[0];
+  EXPECT_EQ(scan.violations[1].rfind("src/pipeline/classic/x.cpp:1: #include pipeline/routes/", 0), 0u)
+      << scan.violations[1];
+}
+
 TEST(LayerRules, SourceTreeObeysEveryRule) {
   const fs::path root = ZM_SOURCE_DIR;
-  const Scan scan = scan_tree(root, all_rules());
+  const Scan scan = scan_tree(root, all_rules(), all_code_rules());
   ASSERT_GT(scan.files.size(), 100u) << "scanned " << root << ": is ZM_SOURCE_DIR the source root?";
-  for (const LayerRule& rule : kRules) {
+  std::vector<LayerRule> every = all_rules();
+  for (const LayerRule& r : kCodeRules) every.push_back(r);
+  for (const LayerRule& rule : every) {
     const bool any =
         std::any_of(scan.files.begin(), scan.files.end(), [&](const std::string& f) { return governs(rule, f); });
     EXPECT_TRUE(any) << "rule '" << rule.files << "' governs no file: a typo in its glob?";

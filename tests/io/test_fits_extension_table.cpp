@@ -172,9 +172,8 @@ TEST(FitsTableWriter, ZeroRowsMismatchedColumnsAndUnwritablePaths) {
   const fs::path bad = dir.path() / "no_such_folder" / "t.xyls";
   try {
     write_fits_table(bad, empty);
-    FAIL() << "expected InputError";
-  } catch (const InputError& e) {
-    EXPECT_EQ(e.kind(), InputErrorKind::Io);
+    FAIL() << "expected OutputError";
+  } catch (const OutputError& e) {
     EXPECT_EQ(e.path(), bad.string());
   }
 }

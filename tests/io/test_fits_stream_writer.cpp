@@ -467,8 +467,7 @@ TEST_F(StreamMisuse, DestroyedWithoutCommitOrBadConstruction) {
   try {
     FitsStreamWriter(dir / "no/such/folder/x.fits", 5, 5, 1, FitsHeader{});
     FAIL() << "must throw";
-  } catch (const InputError& e) {
-    EXPECT_EQ(e.kind(), InputErrorKind::Io);
+  } catch (const OutputError& e) {
     EXPECT_EQ(e.path(), (dir / "no/such/folder/x.fits").string());
   }
   expect_clean();
@@ -484,7 +483,8 @@ TEST_F(StreamMisuse, MovedWriterCarriesOnAndTheOldOneRefuses) {
   EXPECT_EQ(mismatches(path, 4, 3, 1), 0);
 }
 
-// A real I/O failure while streaming (file size limit, like a full disk): InputError, no temp, final intact.
+// A real I/O failure while streaming (file size limit, like a full disk): OutputError naming the file and the OS
+// reason, no temp, final intact.
 // Runs in a child process to confine the limit.
 TEST_F(StreamMisuse, IoFailureMidStreamLeavesNoTemp) {
   const int code = test::exit_code_under_file_size_limit(64 * 1024, [&] {
@@ -493,11 +493,11 @@ TEST_F(StreamMisuse, IoFailureMidStreamLeavesNoTemp) {
       for (auto [row0, n] : bands_of(256, 32)) wr.write_rows(row0, n, band(0, 1, row0, n, 256));
       wr.commit();
       return 1;
-    } catch (const InputError& e) {
-      return e.kind() == InputErrorKind::Io && e.path() == path.string() ? 0 : 2;
+    } catch (const OutputError& e) {
+      return e.path() == path.string() && e.reason().find("File too large") != std::string::npos ? 0 : 2;
     }
   });
-  EXPECT_EQ(code, 0) << "1: no exception, 2: wrong kind or path, 3: not an InputError";
+  EXPECT_EQ(code, 0) << "1: no exception, 2: wrong path or no OS reason, 3: not an OutputError";
   expect_clean();
 }
 

@@ -106,7 +106,9 @@ TEST_F(Sds, BitIdenticalWithOneWorkerAndAnotherBandHeight) {
 
 TEST_F(Sds, FailsWithAReasonWhenNothingLandsOnTheGrid) {
   const Dataset& d = Dataset::get();
-  Ctx c(d.input(), d.out(), d.dir.path() / "sds_fail", 1);
+  const fs::path cache = d.dir.path() / "sds_fail";
+  Ctx c(d.input(), d.out(), cache, 1);
+  if (!fs::exists(cache / "frames")) fs::create_directory_symlink(d.cache() / "frames", cache / "frames");
   // A grid far from every frame.
   OutputGrid far = run_->grid;
   far.wcs = Wcs::make_tan({(run_->grid.centre.ra + 90.0), -run_->grid.centre.dec}, {50, 50},

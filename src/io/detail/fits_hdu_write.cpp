@@ -1,6 +1,8 @@
 #include "io/detail/fits_hdu_write.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <array>
 #include <stdexcept>
 #include <string>
@@ -67,7 +69,12 @@ void insert_card(fitsfile* f, const FitsCard& card, int pos, const AtomicOutput&
 }  // namespace
 
 void check(int status, const AtomicOutput& out, const std::string& what) {
-  if (status) throw InputError(InputErrorKind::Io, out.final_path().string(), what + ": " + cfitsio_error_text(status));
+  if (status == 0) return;
+  // cfitsio's text for a failed write says nothing of the cause; the OS does (a full disk: ENOSPC).
+  const int os_error = errno;
+  const bool io = status == WRITE_ERROR || status == FILE_NOT_CREATED;
+  throw OutputError(out.final_path().string(), what + ": " + (io && os_error != 0 ? std::string(std::strerror(os_error)) + "; " : "") +
+                                                  cfitsio_error_text(status));
 }
 
 FitsFilePtr create_fits(const AtomicOutput& out) {

@@ -61,7 +61,7 @@ MosaicArtifacts run_phase5(const RunContext& ctx, const AssemblyOptions& options
   const fs::path manifest = dir / "phase5_manifest.json";
   if (reuse_mosaic(ctx.resume(), events, manifest, a)) return a;
 
-  const ParallelPlan plan = make_plan(PlanKind::phase5, ctx.caps, ctx.options.plan, tiles_onto_grid_job(tiles, grid));
+  const ParallelPlan plan = make_plan(PlanKind::phase5, ctx.caps, ctx.options.plan, tiles_onto_grid_job(tiles, grid, options.method));
   emit_plan_summary(events, "5", plan);
 
   CoaddOptions o;

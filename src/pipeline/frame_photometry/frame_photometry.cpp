@@ -10,13 +10,13 @@
 #include <numeric>
 
 #include <Eigen/Sparse>
-#include <tbb/task_arena.h>
 
 #include "pipeline/model/frame_cache.hpp"
 #include "pipeline/frame_photometry/photometry_pairs.hpp"
 #include "pipeline/model/raw_planes.hpp"
 #include "stars/detect.hpp"
 #include "wcs/geometry.hpp"
+#include "sched/worker_arena.hpp"
 
 namespace zm {
 
@@ -30,8 +30,8 @@ RoutePhotometry solve_route_photometry(const std::vector<CoaddFrame>& inputs, in
   std::vector<Wcs> wcs;  // private copies made serially: a Wcs is not shared between threads
   wcs.reserve(inputs.size());
   for (const auto& f : inputs) wcs.push_back(f.wcs);
-  tbb::task_arena arena(std::max(1, workers));
-  arena.execute([&] {
+  WorkerArena arena(workers);
+  arena.run([&] {
     tbb::parallel_for(std::size_t{0}, inputs.size(), [&](std::size_t k) {
       const CoaddFrame& f = inputs[k];
       slots[k] = planes_preview(f.path, f.width, f.height, f.channels, wcs[k], static_cast<int>(k), max_side);
@@ -263,14 +263,14 @@ std::optional<PairRatio> measure_pair(const std::vector<std::optional<FrameStars
 }
 
 // Every frame's stars in one aperture radius, in parallel.
-std::vector<std::optional<FrameStars>> measure_frames(const std::vector<CoaddFrame>& inputs, tbb::task_arena& arena) {
+std::vector<std::optional<FrameStars>> measure_frames(const std::vector<CoaddFrame>& inputs, WorkerArena& arena) {
   std::vector<Wcs> wcs;  // private copies made serially: a Wcs is not shared between threads
   wcs.reserve(inputs.size());
   for (const auto& f : inputs) wcs.push_back(f.wcs);
   std::vector<std::optional<FrameStars>> stars(inputs.size());
   double radius = 0;
-  arena.execute([&] { radius = aperture_radius(inputs); });
-  arena.execute([&] {
+  arena.run([&] { radius = aperture_radius(inputs); });
+  arena.run([&] {
     tbb::parallel_for(0, static_cast<int>(inputs.size()), [&](int k) {
       stars[static_cast<std::size_t>(k)] = frame_stars(inputs[k], wcs[k], radius, true);
     });
@@ -283,9 +283,9 @@ std::vector<std::optional<FrameStars>> measure_frames(const std::vector<CoaddFra
 std::vector<PairRatio> measure_channel(const std::vector<std::optional<FrameStars>>& stars,
                                        const std::vector<SkyCoord>& centres, const std::vector<double>& radii,
                                        const std::vector<std::pair<int, int>>& candidates, int c,
-                                       tbb::task_arena& arena) {
+                                       WorkerArena& arena) {
   std::vector<std::optional<PairRatio>> measured(candidates.size());
-  arena.execute([&] {
+  arena.run([&] {
     tbb::parallel_for(std::size_t{0}, candidates.size(), [&](std::size_t q) {
       measured[q] = measure_pair(stars, candidates[q].first, candidates[q].second, c);
     });
@@ -358,7 +358,7 @@ RoutePhotometry solve_star_photometry(const std::vector<CoaddFrame>& inputs, con
   p.corrections.resize(inputs.size());
   for (int k = 0; k < n; ++k) p.corrections[static_cast<std::size_t>(k)].id = k;
   if (n < 2) return p;
-  tbb::task_arena arena(std::max(1, workers));
+  WorkerArena arena(workers);
   const std::vector<std::optional<FrameStars>> stars = measure_frames(inputs, arena);
   // A few nearest overlapping neighbours per frame, a few per direction from the neighbouring pointings, and links
   // that keep the graph connected, instead of every overlapping pair: O(n) star matchings rather than O(n^2), in

@@ -270,13 +270,10 @@ void preprocess_all(const RunContext& ctx, const std::vector<InputFile>& files, 
   so.workers = plan.cpu_workers;
   so.max_in_flight = std::max(1, plan.tiles_in_flight);
   so.memory_budget_bytes = plan.ram_budget_bytes;
-  so.on_error = OnItemError::skip;
+  // A bad input is set aside inside ingest_one (InputError); anything else (a full disk, a bug) stops the run.
+  so.on_error = OnItemError::rethrow;
   so.cancel = ctx.cancel;
   so.item_name = [&](std::size_t i) { return files[i].path.string(); };
-  so.on_item_failed = [&](const ItemFailure& f) {
-    set_aside(events, result, {f.name, "internal_error", f.message});
-    counter.advance();
-  };
   std::vector<std::size_t> order(files.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   auto work = [&](const std::size_t& i, WorkContext& wc) -> Outcome {

@@ -5,7 +5,6 @@
 
 #include <fmt/format.h>
 #include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <chrono>
@@ -14,6 +13,7 @@
 
 #include "core/error.hpp"
 #include "solve/grouping.hpp"
+#include "sched/worker_arena.hpp"
 
 namespace zm {
 namespace fs = std::filesystem;
@@ -192,8 +192,8 @@ std::vector<AcquireOutcome> acquire_wcs(std::vector<AcquireItem>& items, const W
   std::string unavailable;
   const std::unique_ptr<AbsoluteSolver> solver = make_absolute_solver(settings.solver, unavailable);
   std::vector<GroupCounts> counts(groups.size());
-  tbb::task_arena arena(std::max(1, settings.workers));
-  arena.execute([&] {
+  WorkerArena arena(settings.workers);
+  arena.run([&] {
     tbb::parallel_for(std::size_t{0}, groups.size(), [&](std::size_t g) {
       GroupSolver gs(items, settings, solver.get(), ref_stars, out);
       counts[g] = gs.run(groups[g]);

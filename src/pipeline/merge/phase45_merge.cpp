@@ -3,7 +3,6 @@
 #include "pipeline/merge/phase45_merge.hpp"
 
 #include <fmt/format.h>
-#include <tbb/task_arena.h>
 
 #include <map>
 
@@ -18,6 +17,7 @@
 #include "pipeline/merge/tile_overlap.hpp"
 #include "plan/parallel_plan.hpp"
 #include "stack/method_names.hpp"
+#include "sched/worker_arena.hpp"
 
 namespace zm {
 namespace fs = std::filesystem;
@@ -115,7 +115,7 @@ struct GroupMerger {
   std::string settings;
   fs::path dir;
   Reusable reusable;
-  tbb::task_arena& arena;
+  WorkerArena& arena;
   nlohmann::json manifest = {{"schema", 1}, {"groups", nlohmann::json::array()}};
   nlohmann::json records = nlohmann::json::array();
   int reused = 0;
@@ -137,7 +137,7 @@ struct GroupMerger {
     } else {
       path = (dir / fmt::format("super_tile_{:04d}.fits", id)).string();
       SuperTileResult r;
-      arena.execute([&] { r = build_super_tile(id, members, grid, path, options); });
+      arena.run([&] { r = build_super_tile(id, members, grid, path, options); });
       record = group_record(members, r, id);
       record["reused"] = false;
     }
@@ -163,7 +163,7 @@ std::vector<TileInfo> run_phase45_merge(const RunContext& ctx, const MergeOption
     return tiles;
   }
   const ParallelPlan plan = merge_plan(ctx, tiles, grid);
-  tbb::task_arena arena(std::max(1, plan.cpu_workers));
+  WorkerArena arena(plan.cpu_workers);
   const fs::path dir = ctx.cache.merge();
   GroupMerger merger{ctx, grid, merge.tile, merge.settings + grid_cards(grid), dir,
                      ctx.resume() ? load_reusable(dir / "manifest.json", events) : Reusable{}, arena};

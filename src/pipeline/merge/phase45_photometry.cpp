@@ -3,7 +3,6 @@
 #include "pipeline/merge/phase45_photometry.hpp"
 
 #include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
 
 #include <optional>
 
@@ -14,6 +13,7 @@
 #include "photometry/tile_preview.hpp"
 #include "pipeline/pipeline_events.hpp"
 #include "plan/parallel_plan.hpp"
+#include "sched/worker_arena.hpp"
 
 namespace zm {
 namespace fs = std::filesystem;
@@ -36,8 +36,8 @@ std::vector<TilePreview> read_previews(const RunContext& ctx, int max_side, cons
   emit_plan_summary(ctx.events(), "4.5", plan);
   std::vector<std::optional<TilePreview>> slots(tiles.size());
   ProgressCounter counter(*ctx.progress, "tile_previews", tiles.size());
-  tbb::task_arena arena(std::max(1, std::min(plan.cpu_workers, std::max(1, plan.tiles_in_flight))));
-  arena.execute([&] {
+  WorkerArena arena(std::min(plan.cpu_workers, std::max(1, plan.tiles_in_flight)));
+  arena.run([&] {
     tbb::parallel_for(std::size_t{0}, tiles.size(), [&](std::size_t i) {
       if (ctx.cancelled()) return;
       slots[i].emplace(read_tile_preview(tiles[i].path, static_cast<int>(i), max_side));

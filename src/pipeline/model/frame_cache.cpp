@@ -20,7 +20,7 @@ void write_cached_frame(const std::filesystem::path& path, const ImageF& image) 
     std::ofstream f(out.temp_path(), std::ios::binary | std::ios::trunc);
     f.write(reinterpret_cast<const char*>(image.data.data()),
             static_cast<std::streamsize>(image.data.size() * sizeof(float)));
-    if (!f) throw InputError(InputErrorKind::Io, path.string(), "cannot write cached frame (disk full?)");
+    if (!f) throw OutputError(path.string(), std::string("cannot write the cached frame: ") + std::strerror(errno));
   }
   out.commit();
 }

@@ -46,7 +46,7 @@ JobSizes frames_onto_grid_job(const std::vector<FrameRecord>& frames, const Outp
   return job;
 }
 
-JobSizes tiles_onto_grid_job(const std::vector<TileInfo>& tiles, const OutputGrid& grid) {
+JobSizes tiles_onto_grid_job(const std::vector<TileInfo>& tiles, const OutputGrid& grid, CoaddMethod method) {
   JobSizes job;
   job.groups = tiles.size();
   job.tile_width = tiles.front().width;
@@ -54,8 +54,8 @@ JobSizes tiles_onto_grid_job(const std::vector<TileInfo>& tiles, const OutputGri
   job.output_width = grid.width;
   job.output_height = grid.height;
   job.output_channels = tiles.front().channels;
-  // Phase 5's items priced by the coadd itself, for its largest tile (as the coadd sizes them) and the default
-  // reproject_coadd method, whose rows cost the most; a tile's preparation counts as unsplittable bytes too.
+  // Phase 5's items priced by the coadd itself, for its largest tile (as the coadd sizes them) and its method; a
+  // tile's preparation counts as unsplittable bytes too.
   int tile_w = 0;
   int tile_h = 0;
   for (const TileInfo& t : tiles) {
@@ -63,7 +63,7 @@ JobSizes tiles_onto_grid_job(const std::vector<TileInfo>& tiles, const OutputGri
     tile_h = std::max(tile_h, t.height);
   }
   const CoaddItemPrice price =
-      coadd_item_price(CoaddMethod::ReprojectCoadd, grid.width, job.output_channels, tile_w, tile_h);
+      coadd_item_price(method, grid.width, job.output_channels, tile_w, tile_h);
   job.item_price = ItemPrice{PlanKind::phase5, std::max(price.fixed_bytes, price.floor_bytes), price.row_bytes,
                              price.formula};
   return job;

@@ -10,6 +10,7 @@
 #include "pipeline/model/tile_set.hpp"
 #include "events/event_stream.hpp"
 #include "plan/parallel_plan.hpp"
+#include "reproject/coadd.hpp"
 #include "wcs/optimal_grid.hpp"
 
 namespace zm {
@@ -38,7 +39,8 @@ void commit_mosaic_manifest(const std::filesystem::path& manifest, const MosaicA
 
 // The plan's job description for frames co-added straight onto the grid (Mosaic-First, SDS).
 JobSizes frames_onto_grid_job(const std::vector<FrameRecord>& frames, const OutputGrid& grid, int channels);
-// ... and for tiles reprojected onto it (Phase 5, the inter-master merge).
-JobSizes tiles_onto_grid_job(const std::vector<TileInfo>& tiles, const OutputGrid& grid);
+// ... and for tiles reprojected onto it (Phase 5 with `method`, the inter-master merge), priced by the coadd.
+JobSizes tiles_onto_grid_job(const std::vector<TileInfo>& tiles, const OutputGrid& grid,
+                             CoaddMethod method = CoaddMethod::ReprojectCoadd);
 
 }  // namespace zm

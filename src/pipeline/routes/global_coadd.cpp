@@ -3,7 +3,6 @@
 #include <tbb/blocked_range.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <chrono>
@@ -14,6 +13,7 @@
 #include "pipeline/model/raw_planes.hpp"
 #include "reproject/pixel_map.hpp"
 #include "reproject/warp.hpp"
+#include "sched/worker_arena.hpp"
 
 namespace zm {
 namespace {
@@ -133,6 +133,43 @@ int coadd_rows_for_budget(const std::vector<PixelRect>& boxes, const std::vector
   return lo;
 }
 
+namespace {
+
+// Every frame's warp onto one band (only the input rows the band needs), with the bytes they hold.
+struct BandContributions {
+  std::vector<Contribution> contribs;
+  std::uint64_t bytes = 0;  // held contributions + the output band + the largest transient of one warp
+};
+
+BandContributions warp_band_frames(const std::vector<CoaddFrame>& frames, const std::vector<PixelRect>& boxes,
+                                   const std::vector<MapGrid>& map_grids, const OutputGrid& grid, int y0, int nr,
+                                   int C, Kernel kernel, WorkerArena& arena) {
+  BandContributions b;
+  std::uint64_t held = output_band_bytes(grid.width, nr, C), transient = 0;
+  for (std::size_t k = 0; k < frames.size(); ++k) {
+    const PixelRect part = clip_rows(boxes[k], y0, nr);
+    if (part.empty()) continue;
+    const CoaddFrame& f = frames[k];
+    const PixelMap map = compute_pixel_map(grid.wcs, f.wcs, part, map_grids[k]);
+    const RowRange need = input_rows_needed(map, kernel, f.width, f.height);
+    if (need.empty()) continue;
+    const CachedFrameReader reader(f.path, f.width, f.height, f.channels, f.flat);
+    ImageF in(f.channels, f.width, need.count());
+    reader.read_rows(need.begin, need.count(), in.data);
+    WarpedBand wb;
+    arena.run([&] { wb = warp_band(InputBand{&in, need.begin, f.height}, map, kernel); });
+    transient = std::max<std::uint64_t>(transient, in.data.size() * sizeof(float) + map.x.size() * 2 * sizeof(double) +
+                                                       wb.footprint.size());
+    if (wb.valid_pixels == 0) continue;
+    held += wb.image.data.size() * sizeof(float);
+    b.contribs.push_back({static_cast<int>(k), part, std::move(wb.image)});
+  }
+  b.bytes = held + transient;
+  return b;
+}
+
+}  // namespace
+
 GlobalCoaddStats global_coadd(std::vector<CoaddFrame>& frames, const OutputGrid& grid, const MosaicArtifacts& out,
                               const GlobalCoaddOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -156,7 +193,7 @@ GlobalCoaddStats global_coadd(std::vector<CoaddFrame>& frames, const OutputGrid&
   const int total_bands = (H + st.band_rows - 1) / st.band_rows;
 
   MosaicWriters writers(out);
-  tbb::task_arena arena(std::max(1, o.workers));
+  WorkerArena arena(o.workers);
   tbb::enumerable_thread_specific<Scratch> scratch;
   for (int y0 = 0; y0 < H; y0 += st.band_rows) {
     if (o.cancel != nullptr && o.cancel->requested()) {
@@ -164,37 +201,17 @@ GlobalCoaddStats global_coadd(std::vector<CoaddFrame>& frames, const OutputGrid&
       return st;
     }
     const int nr = std::min(st.band_rows, H - y0);
-    std::vector<Contribution> contribs;
-    std::uint64_t held = output_band_bytes(W, nr, C), transient = 0;
-    for (std::size_t k = 0; k < frames.size(); ++k) {
-      const PixelRect part = clip_rows(boxes[k], y0, nr);
-      if (part.empty()) continue;
-      const CoaddFrame& f = frames[k];
-      const PixelMap map = compute_pixel_map(grid.wcs, f.wcs, part, map_grids[k]);
-      const RowRange need = input_rows_needed(map, o.kernel, f.width, f.height);
-      if (need.empty()) continue;
-      const CachedFrameReader reader(f.path, f.width, f.height, f.channels, f.flat);
-      ImageF in(f.channels, f.width, need.count());
-      reader.read_rows(need.begin, need.count(), in.data);
-      WarpedBand wb;
-      arena.execute([&] { wb = warp_band(InputBand{&in, need.begin, f.height}, map, o.kernel); });
-      transient = std::max<std::uint64_t>(transient, in.data.size() * sizeof(float) + map.x.size() * 2 * sizeof(double) +
-                                                         wb.footprint.size());
-      if (wb.valid_pixels == 0) continue;
-      held += wb.image.data.size() * sizeof(float);
-      contribs.push_back({static_cast<int>(k), part, std::move(wb.image)});
-    }
-    st.peak_band_bytes = std::max(st.peak_band_bytes, held + transient);
-
+    const BandContributions band = warp_band_frames(frames, boxes, map_grids, grid, y0, nr, C, o.kernel, arena);
+    st.peak_band_bytes = std::max(st.peak_band_bytes, band.bytes);
     ImageF img(C, W, nr, kNaN);
     std::vector<float> weight(static_cast<std::size_t>(W) * nr, 0.0f), cov(weight.size(), 0.0f);
     std::vector<RejectStats> row_stats(static_cast<std::size_t>(nr));
-    arena.execute([&] {
+    arena.run([&] {
       tbb::parallel_for(tbb::blocked_range<int>(0, nr), [&](const tbb::blocked_range<int>& r) {
         Scratch& s = scratch.local();
         for (int y = r.begin(); y < r.end(); ++y) {
           const std::size_t off = static_cast<std::size_t>(y) * W;
-          combine_row(contribs, frames, y0 + y, W, C, o.reject, s, img.data.data() + off, img.plane_size(),
+          combine_row(band.contribs, frames, y0 + y, W, C, o.reject, s, img.data.data() + off, img.plane_size(),
                       weight.data() + off, cov.data() + off, row_stats[static_cast<std::size_t>(y)]);
         }
       });

@@ -3,7 +3,6 @@
 #include <tbb/blocked_range.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <cmath>
@@ -14,6 +13,7 @@
 #include "pipeline/model/frame_cache.hpp"
 #include "pipeline/model/raw_planes.hpp"
 #include "stack/combine_band.hpp"
+#include "sched/worker_arena.hpp"
 
 namespace zm {
 
@@ -133,7 +133,7 @@ MegatileStackStats stack_megatiles(const std::vector<MosaicArtifacts>& tiles, co
   const double threshold = keep_fraction * peak_coverage(rd, W, H, band_rows);
   MegatileStackStats stats;
   MosaicWriters writers(out);
-  tbb::task_arena arena(std::max(1, workers));
+  WorkerArena arena(workers);
   tbb::enumerable_thread_specific<StackScratch> scratch;
   for (int y0 = 0; y0 < H; y0 += band_rows) {
     const int nr = std::min(band_rows, H - y0);
@@ -145,7 +145,7 @@ MegatileStackStats stack_megatiles(const std::vector<MosaicArtifacts>& tiles, co
     std::vector<RejectStats> row_stats(static_cast<std::size_t>(nr));
     std::vector<long long> row_masked(static_cast<std::size_t>(nr), 0);
     const PixelStacker stacker{band, corr, params, np, C, threshold};
-    arena.execute([&] {
+    arena.run([&] {
       tbb::parallel_for(tbb::blocked_range<int>(0, nr), [&](const tbb::blocked_range<int>& r) {
         StackScratch& s = scratch.local();
         s.samples.resize(static_cast<std::size_t>(n));
