@@ -73,6 +73,7 @@ int execute(const RunArgs& a) {
                  {"coverage", out.coverage},
                  {"preview", out.preview},
                  {"reused_complete_run", out.reused_complete_run},
+                 {"sky_kept_fraction", out.sky_kept_fraction},
                  {"output", fs::absolute(ctx.output_dir).string()}});
     progress.finish();
   } catch (const RunCancelled& e) {

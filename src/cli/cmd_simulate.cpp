@@ -104,6 +104,10 @@ void add_simulate_command(CLI::App& app) {
   cmd->add_option("--roll", c.layout.roll_deg, "per-frame roll, uniform in +-deg")->capture_default_str();
   cmd->add_flag("--altaz", c.layout.altaz, "alt-az field rotation drifting across each night");
   cmd->add_option("--altaz-deg", c.layout.altaz_rotation_deg, "field rotation reaches +-this over a night")->capture_default_str();
+  cmd->add_option("--night-rotation", c.layout.night_rotation_deg, "night k's frames turned by k x this (deg)")
+      ->capture_default_str();
+  cmd->add_option("--drift-px", c.layout.drift_px, "each pointing's frames drift this far along x over their sequence (px)")
+      ->capture_default_str();
   cmd->add_option("--exposure", c.layout.exposure_s, "exposure time (s)")->capture_default_str();
   cmd->add_option("--start", c.layout.start_utc, "UTC start of night 1, YYYY-MM-DDTHH:MM:SS")->capture_default_str();
   cmd->add_option("--object", c.object, "OBJECT name (also in file names)")->capture_default_str();

@@ -115,7 +115,7 @@ std::vector<ConfigKey> schema_table() {
       {"sds_coverage_target", T::Double, 0.92, "an SDS batch closes once it covers this fraction of the area all frames cover", {}, 0.01, 1.0},
       {"sds_min_batch", T::Int, 5, "fewest frames in an SDS batch", {}, 1, 100000000},
       {"sds_max_batch", T::Int, 0, "an SDS batch closes at this many frames whatever its coverage (0 = no cap)", {}, 0, 100000000},
-      {"sds_min_coverage_keep", T::Double, 0.40, "SDS pixels under this fraction of the peak coverage are masked (NaN)", {}, 0.0, 1.0},
+      {"sds_min_coverage_keep", T::Double, 0.40, "SDS pixels seen by fewer mega-tiles than this fraction of the batches whose frames cover them are masked (NaN)", {}, 0.0, 1.0},
       // ---- grid mode (issue 6) ----
       {"grid_size_factor", T::Double, 4.0, "grid mode (stack_plan.csv): tile side = this x the median frame side on the grid", {}, 0.05, 1000.0},
       {"batch_overlap_pct", T::Double, 40.0, "grid mode: overlap of neighbouring tiles (% of the tile side)", {}, 0.0, 90.0},

@@ -2,6 +2,7 @@
 // reads (stable once published).
 #pragma once
 
+#include <cstddef>
 #include <string_view>
 
 namespace zm::pipeline_keys {
@@ -50,6 +51,13 @@ inline constexpr std::string_view kPhotometrySkipped = "PHOTOMETRY_SKIPPED";
 inline constexpr std::string_view kInterMasterMerge = "INTER_MASTER_MERGE";
 // INFO {"phase": "5", "method", "kernel", "width", "height", "covered_pixels", "bands", "tiles", "seconds"}.
 inline constexpr std::string_view kMosaicAssembled = "MOSAIC_ASSEMBLED";
+// INFO {"sky_kept_fraction", "union_cells", "kept_cells", "cell_px", "frames_short"} — on every run, before Phase 6:
+// the fraction of the union of the usable frames' footprints where the mosaic has data.
+inline constexpr std::string_view kSkyKept = "SKY_KEPT";
+// WARN {"sky_kept_fraction", "route", "frames_short", "frames": [{"file", "kept"}] (worst first, at most 20),
+// "reason"} — the mosaic keeps less than 99 % of the frames' sky.
+inline constexpr std::string_view kSkyLost = "SKY_LOST";
+inline constexpr std::size_t kSkyLostFramesListed = 20;
 // INFO {"phase": "6", "role": "science|aesthetic|coverage|preview", "path"} — one per file written.
 inline constexpr std::string_view kOutputWritten = "OUTPUT_WRITTEN";
 // INFO {"phase": "7", "removed": [paths], "bytes_freed", "retention"}.

@@ -8,6 +8,7 @@
 #include "pipeline/model/output_grid.hpp"
 #include "pipeline/output/phase6_save.hpp"
 #include "pipeline/output/phase7_cleanup.hpp"
+#include "pipeline/output/sky_kept.hpp"
 #include "pipeline/pipeline_events.hpp"
 #include "pipeline/routes/global_grid.hpp"
 #include "pipeline/routes/grid/grid_route.hpp"
@@ -63,19 +64,53 @@ RouteResult run_frame_route(const RunContext& ctx, const IngestResult& ingest, R
   return run_classic(ctx, o, ingest);
 }
 
-RouteResult run_route(const RunContext& ctx, Route route, RunOutcome& out) {
+// The route's mosaic; `ingest` gets the frames it was made from (the usable ones).
+RouteResult run_route(const RunContext& ctx, Route route, RunOutcome& out, IngestResult& ingest) {
   if (route == Route::grid) {
     GridRunResult g = run_grid_route(ctx, ctx.options);
     out.frames_found = g.summary.frames_found;
     out.inputs_set_aside = static_cast<int>(g.ingest.set_aside.size());
+    ingest = std::move(g.ingest);
     return {std::move(g.grid), std::move(g.mosaic), std::move(g.summary),
             static_cast<int>(g.stats.layout.tiles.size()), {}};
   }
-  const IngestResult ingest = run_phase1(ctx, ctx.options.ingest);
+  ingest = run_phase1(ctx, ctx.options.ingest);
   out.frames_found = ingest.inputs_found;
   out.inputs_set_aside = static_cast<int>(ingest.set_aside.size());
   ctx.check();
   return route == Route::classic ? run_classic(ctx, ctx.options, ingest) : run_frame_route(ctx, ingest, route);
+}
+
+std::string_view why_sky_is_lost(Route route) {
+  switch (route) {
+    case Route::classic: return "outside every master tile, or every sample there rejected";
+    case Route::sds: return "masked by sds_min_coverage_keep, or every sample there rejected";
+    case Route::mosaic_first: return "every sample there rejected, or the frame off the grid";
+    case Route::grid: return "outside every grid tile, or every sample there rejected";
+  }
+  return "";
+}
+
+// The invariant: the mosaic covers the union of the usable frames' footprints. SKY_KEPT on every run; SKY_LOST
+// (WARN) naming the frames whose sky was dropped when less than kSkyKeptWarnBelow of the union is kept.
+double report_sky_kept(const RunContext& ctx, const IngestResult& ingest, const RouteResult& r) {
+  const SkyKept s = measure_sky_kept(ingest.frames, r.grid, r.mosaic);
+  ctx.events().info(pipeline_keys::kSkyKept, {{"sky_kept_fraction", s.fraction},
+                                              {"union_cells", s.union_cells},
+                                              {"kept_cells", s.kept_cells},
+                                              {"cell_px", s.cell_px},
+                                              {"frames_short", s.short_frames.size()}});
+  if (s.fraction < kSkyKeptWarnBelow) {
+    nlohmann::json frames = nlohmann::json::array();
+    for (std::size_t k = 0; k < s.short_frames.size() && k < pipeline_keys::kSkyLostFramesListed; ++k)
+      frames.push_back({{"file", s.short_frames[k].path}, {"kept", s.short_frames[k].kept}});
+    ctx.events().warn(pipeline_keys::kSkyLost, {{"sky_kept_fraction", s.fraction},
+                                                {"route", to_string(r.summary.route)},
+                                                {"frames_short", s.short_frames.size()},
+                                                {"frames", std::move(frames)},
+                                                {"reason", why_sky_is_lost(r.summary.route)}});
+  }
+  return s.fraction;
 }
 
 std::pair<Route, std::string> choose_route(const RunContext& ctx) {
@@ -104,11 +139,13 @@ RunOutcome run_pipeline(RunContext& ctx) {
   const auto [route, reason] = choose_route(ctx);
   ctx.events().info(pipeline_keys::kRouteSelected, {{"route", to_string(route)}, {"reason", reason}});
   RunOutcome out;
-  const RouteResult r = run_route(ctx, route, out);
+  IngestResult ingest;
+  RouteResult r = run_route(ctx, route, out, ingest);
   out.groups = r.groups;
   out.master_tiles = r.master_tiles;
   out.frames_used = r.summary.frames_used;
   ctx.check();
+  r.summary.sky_kept_fraction = out.sky_kept_fraction = report_sky_kept(ctx, ingest, r);
   const SavedOutputs saved = run_phase6(ctx, ctx.options.save, r.summary, r.grid, r.mosaic);
   out.science = saved.science.string();
   out.aesthetic = saved.aesthetic.string();

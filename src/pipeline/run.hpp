@@ -19,6 +19,7 @@ struct RunOutcome {
   std::string coverage;
   std::string preview;
   bool reused_complete_run = false;       // an earlier identical run had finished: nothing was recomputed
+  double sky_kept_fraction = 1.0;         // of the union of the usable frames' footprints (output/sky_kept.hpp)
 };
 
 // Runs Phases 1..7. Throws PipelineError / RunCancelled / InputError; the caller turns them into PROCESS_ERROR

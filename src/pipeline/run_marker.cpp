@@ -45,6 +45,7 @@ std::optional<RunOutcome> load_complete_run(const RunContext& ctx, const std::st
         o.aesthetic = j.at("aesthetic");
         o.coverage = j.at("coverage");
         o.preview = j.at("preview");
+        o.sky_kept_fraction = j.at("sky_kept_fraction");
         o.reused_complete_run = true;
         return o;
       });
@@ -61,7 +62,8 @@ void save_complete_run(const RunContext& ctx, const std::string& signature, cons
                                             {"science", o.science},
                                             {"aesthetic", o.aesthetic},
                                             {"coverage", o.coverage},
-                                            {"preview", o.preview}});
+                                            {"preview", o.preview},
+                                            {"sky_kept_fraction", o.sky_kept_fraction}});
 }
 
 void clear_resume_state(const RunContext& ctx) {

@@ -4,6 +4,7 @@
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -96,28 +97,77 @@ PreparedTile prepare_tile(const CoaddContext& ctx, int index) {
   return t;
 }
 
+// A tile's no-data pixels within this many pixels of data take the nearest data pixel's values before resampling
+// (edge replication, as at the tile's own border): the kernel's taps at a data edge inside the tile (a rotated or
+// dithered frame's border in a master tile grown to its members' union) then see values instead of NaN, so the edge
+// is not eroded by the kernel's reach. The weight plane, 0 off the data, still decides which output pixels get data.
+constexpr int kEdgeFillRadius = 3;
+
+// Neighbour offsets within the radius, nearest first (ties by dy, then dx): the fill source is deterministic.
+const std::vector<std::array<int, 2>>& fill_offsets() {
+  static const std::vector<std::array<int, 2>> offsets = [] {
+    std::vector<std::array<int, 2>> o;
+    for (int dy = -kEdgeFillRadius; dy <= kEdgeFillRadius; ++dy)
+      for (int dx = -kEdgeFillRadius; dx <= kEdgeFillRadius; ++dx)
+        if ((dx || dy) && dx * dx + dy * dy <= kEdgeFillRadius * kEdgeFillRadius) o.push_back({dx, dy});
+    std::stable_sort(o.begin(), o.end(), [](const auto& a, const auto& b) {
+      const int da = a[0] * a[0] + a[1] * a[1], db = b[0] * b[0] + b[1] * b[1];
+      return da != db ? da < db : (a[1] != b[1] ? a[1] < b[1] : a[0] < b[0]);
+    });
+    return o;
+  }();
+  return offsets;
+}
+
 void read_tile_rows(const CoaddContext& ctx, const PreparedTile& tile, RectInputs& in) {
   const CoaddInput& tin = (*ctx.tiles)[tile.index];
   const int tw = tile.width;
   const int th = tile.height;
   const int C = tile.channels;
+  // Rows read: the ones needed and, around them, the fill's reach (so a row's fill does not depend on the band).
+  const RowRange held{std::max(0, in.need.begin - kEdgeFillRadius), std::min(th, in.need.end + kEdgeFillRadius)};
+  const int hn = held.count();
+  const std::size_t held_px = static_cast<std::size_t>(hn) * tw;
+  std::vector<float> data(held_px * C), weight(held_px);
+  FitsImageReader reader(tin.path.string());
+  reader.read_rows(held.begin, hn, data);
+  const std::uint64_t row_bytes = static_cast<std::uint64_t>(tw) * sizeof(float);
+  tile.planes->pread(held.begin * row_bytes, weight.data(), held_px * sizeof(float));
+
   const int n = in.need.count();
   const std::size_t band_px = static_cast<std::size_t>(n) * tw;
-  in.data.resize(band_px * C);
-  FitsImageReader reader(tin.path.string());
-  reader.read_rows(in.need.begin, n, in.data);
-  in.weight.resize(band_px);
-  const std::uint64_t row_bytes = static_cast<std::uint64_t>(tw) * sizeof(float);
-  tile.planes->pread(in.need.begin * row_bytes, in.weight.data(), band_px * sizeof(float));
+  const int skip = in.need.begin - held.begin;
+  in.weight.assign(weight.begin() + static_cast<std::ptrdiff_t>(skip) * tw,
+                   weight.begin() + static_cast<std::ptrdiff_t>(skip) * tw + static_cast<std::ptrdiff_t>(band_px));
   if (tile.has_coverage) {
     in.coverage.resize(band_px);
     tile.planes->pread((static_cast<std::uint64_t>(th) + in.need.begin) * row_bytes, in.coverage.data(),
                        band_px * sizeof(float));
   }
-  // No-data pixels hold whatever the writer filled in (0 or NaN); as NaN the kernels exclude them.
-  for (std::size_t i = 0; i < band_px; ++i)
-    if (!(in.weight[i] > 0.0f))
-      for (int c = 0; c < C; ++c) in.data[c * band_px + i] = kNaNf;
+  in.data.resize(band_px * C);
+  for (int r = 0; r < n; ++r)
+    for (int x = 0; x < tw; ++x) {
+      const int hr = r + skip;
+      std::size_t src = static_cast<std::size_t>(hr) * tw + x;
+      if (!(weight[src] > 0.0f)) {  // no data here: the nearest data pixel within the radius, else NaN
+        bool found = false;
+        for (const auto& o : fill_offsets()) {
+          const int xx = x + o[0], rr = hr + o[1];
+          if (xx < 0 || xx >= tw || rr < 0 || rr >= hn) continue;
+          const std::size_t q = static_cast<std::size_t>(rr) * tw + xx;
+          if (weight[q] > 0.0f) {
+            src = q;
+            found = true;
+            break;
+          }
+        }
+        if (!found) {
+          for (int c = 0; c < C; ++c) in.data[c * band_px + static_cast<std::size_t>(r) * tw + x] = kNaNf;
+          continue;
+        }
+      }
+      for (int c = 0; c < C; ++c) in.data[c * band_px + static_cast<std::size_t>(r) * tw + x] = data[c * held_px + src];
+    }
 }
 
 RectInputs load_whole_tile(const CoaddContext& ctx, const PreparedTile& tile) {

@@ -141,10 +141,13 @@ std::vector<FramePlan> plan_frames(const SimConfig& c) {
       Rng rng(c.seed, RngDomain::FrameGeometry, static_cast<std::uint64_t>(f.index));
       f.dither_x_px = l.dither_sigma_px * rng.normal();
       f.dither_y_px = l.dither_sigma_px * rng.normal();
+      if (l.frames_per_pointing > 1)
+        f.dither_x_px += l.drift_px * (static_cast<double>(k % l.frames_per_pointing) / (l.frames_per_pointing - 1) - 0.5);
       f.roll_deg = rng.uniform(-l.roll_deg, l.roll_deg);
       const double progress = per_night > 1 ? static_cast<double>(k) / (per_night - 1) : 0.5;
       f.field_rotation_deg = l.altaz ? l.altaz_rotation_deg * (2.0 * progress - 1.0) : 0.0;
-      f.position_angle_deg = std::remainder(l.position_angle_deg + f.roll_deg + f.field_rotation_deg, 360.0);
+      f.position_angle_deg = std::remainder(
+          l.position_angle_deg + night * l.night_rotation_deg + f.roll_deg + f.field_rotation_deg, 360.0);
       f.transparency = rng.uniform(c.observing.transparency_min, c.observing.transparency_max);
       f.fwhm_px = std::clamp(c.sky.fwhm_px * (1.0 + c.sky.seeing_variation * rng.normal()), 0.6 * c.sky.fwhm_px,
                              1.6 * c.sky.fwhm_px);

@@ -28,6 +28,10 @@ struct LayoutConfig {
   double position_angle_deg = 0.0;  // base PA of the frame +Y axis, East of North (real Seestar subs: ~ -178.7)
   bool altaz = false;               // field rotation drifting linearly across each night
   double altaz_rotation_deg = 8.0;  // ... from -this to +this
+  double night_rotation_deg = 0.0;  // night k's frames turned by k x this about their pointing (an alt-az mount
+                                    // meeting the field at another hour)
+  double drift_px = 0.0;            // each pointing's frames drift this far along the frame's x axis over their
+                                    // sequence (a mount that does not re-centre), from -drift/2 to +drift/2
   double exposure_s = 10.0;
   double cadence_gap_s = 3.0;  // between exposures of one pointing
   double slew_s = 20.0;        // extra time when moving to the next pointing

@@ -84,12 +84,12 @@ BackgroundModel fit_background_model(std::span<const float> xs, std::span<const 
   return m;
 }
 
-void apply_background_model(const BackgroundModel& m, float* plane_rows, int width, int y0, int rows) {
+void apply_background_model(const BackgroundModel& m, float* plane_rows, int width, int y0, int rows, int x0) {
   if (m.identity()) return;
   for (int r = 0; r < rows; ++r) {
     float* row = plane_rows + static_cast<std::size_t>(r) * width;
     for (int x = 0; x < width; ++x)
-      if (std::isfinite(row[x])) row[x] = m.apply(row[x], x, y0 + r);
+      if (std::isfinite(row[x])) row[x] = m.apply(row[x], x0 + x, y0 + r);
   }
 }
 

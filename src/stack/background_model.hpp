@@ -45,7 +45,8 @@ BackgroundModel fit_background_model(std::span<const float> xs, std::span<const 
                                      std::span<const float> values, int width, int height,
                                      const BackgroundModelOptions& options = {});
 
-// Flattens rows [y0, y0 + rows) of a plane of `width` columns in place (NaN stays NaN).
-void apply_background_model(const BackgroundModel& m, float* plane_rows, int width, int y0, int rows);
+// Flattens rows [y0, y0 + rows) of a plane of `width` columns in place (NaN stays NaN); the plane's column 0 is
+// the model's x0 (a tile larger than the image the model was fitted on).
+void apply_background_model(const BackgroundModel& m, float* plane_rows, int width, int y0, int rows, int x0 = 0);
 
 }  // namespace zm

@@ -16,6 +16,7 @@
 #include "io/fits_stream_writer.hpp"
 #include "pipeline/model/frame_cache.hpp"
 #include "pipeline/pipeline_events.hpp"
+#include "pipeline/classic/tile_geometry.hpp"
 #include "pipeline/frame_photometry/frame_photometry.hpp"
 #include "reproject/pixel_map.hpp"
 #include "reproject/warp.hpp"
@@ -173,11 +174,17 @@ Prepared prepare_frames(const std::vector<int>& members, int ref_pos, const std:
 }
 
 FitsHeader tile_header(int tile_id, const std::vector<int>& members, int ref_index,
-                       const std::vector<FrameRecord>& records, const MasterTileOptions& o) {
+                       const std::vector<FrameRecord>& records, const MasterTileOptions& o, const TileGeometry& g) {
   const FrameRecord& ref = records[ref_index];
   FitsHeader h = FitsHeader::parse_cards(ref.header_cards);
   Wcs w = ref.make_wcs();
   w.write_to_header(h);
+  // The tile's pixel (0, 0) is the reference's (x0, y0): the same projection, CRPIX moved (SIP terms are relative
+  // to CRPIX, so they carry over unchanged).
+  h.set("CRPIX1", h.get_double("CRPIX1").value_or(0.0) - g.x0);
+  h.set("CRPIX2", h.get_double("CRPIX2").value_or(0.0) - g.y0);
+  h.set("ZMT_X0", static_cast<long long>(g.x0), "tile origin on the reference frame's pixels (x)");
+  h.set("ZMT_Y0", static_cast<long long>(g.y0), "tile origin on the reference frame's pixels (y)");
   double exposure = 0.0;
   std::string first, last;
   for (int m : members) {
@@ -207,11 +214,19 @@ FitsHeader tile_header(int tile_id, const std::vector<int>& members, int ref_ind
 
 }  // namespace
 
-std::uint64_t master_tile_footprint(int frames, int width, int height, int channels, int rows) {
-  const std::uint64_t band = static_cast<std::uint64_t>(rows) * width;
+std::uint64_t master_tile_footprint(int frames, int tile_width, int tile_height, int frame_width, int frame_height,
+                                    int channels, int rows) {
+  const std::uint64_t band = static_cast<std::uint64_t>(rows) * tile_width;
   const std::uint64_t stack = band * frames * (channels * sizeof(float) + 1);
-  const std::uint64_t frame = static_cast<std::uint64_t>(width) * height * channels * sizeof(float);
-  return stack + 2 * frame + band * channels * sizeof(float) * 3 + static_cast<std::uint64_t>(width) * height * 4;
+  const std::uint64_t frame = static_cast<std::uint64_t>(frame_width) * frame_height * channels * sizeof(float);
+  return stack + 2 * frame + band * channels * sizeof(float) * 3 +
+         static_cast<std::uint64_t>(tile_width) * tile_height * 4;
+}
+
+TileGeometry group_tile_geometry(const std::vector<int>& members, const std::vector<FrameRecord>& records) {
+  std::vector<const FrameRecord*> ptrs;
+  for (int m : members) ptrs.push_back(&records[static_cast<std::size_t>(m)]);
+  return tile_geometry(records[static_cast<std::size_t>(members[choose_reference(records, members)])], ptrs);
 }
 
 int choose_reference(const std::vector<FrameRecord>& records, const std::vector<int>& members) {
@@ -236,12 +251,13 @@ namespace {
 
 // Every member resampled onto one band of the reference grid (NaN where a member has no data there).
 std::vector<ImageF> warp_members(const std::vector<int>& members, const std::vector<FrameRecord>& records,
-                                 const fs::path& frames_dir, const Prepared& prep, const PixelRect& band, int C,
-                                 Kernel kernel) {
+                                 const fs::path& frames_dir, const Prepared& prep, const TileGeometry& g,
+                                 const PixelRect& band, int C, Kernel kernel) {
   const int n = static_cast<int>(members.size());
+  const Affine2D tile_to_ref = Affine2D::translation(g.x0, g.y0);
   std::vector<ImageF> warped(n);
   for (int k = 0; k < n; ++k) {
-    const PixelMap map = affine_pixel_map(to_2x3(prep.ref_to_frame[k]), band);
+    const PixelMap map = affine_pixel_map(to_2x3(prep.ref_to_frame[k].compose(tile_to_ref)), band);
     // Opened per band rather than all at once: a group of thousands of frames must not exhaust descriptors.
     const FrameRecord& r = records[members[k]];
     const CachedFrameReader rd(frames_dir / r.cache_file, r.width, r.height, r.channels, r.flat);
@@ -260,8 +276,8 @@ std::vector<ImageF> warp_members(const std::vector<int>& members, const std::vec
 // The stack of one band, channel by channel (normalised, weighted, with rejection); the green channel's kept counts
 // go to `coverage`, and the tile's background model is applied.
 ImageF combine_members(const std::vector<ImageF>& warped, const PerFrameChannel<float>& weights,
-                       const PerFrameChannel<LinearCoeffs>& norm, const PixelRect& band, const MasterTileOptions& o,
-                       std::vector<float>& coverage, MasterTileResult& result) {
+                       const PerFrameChannel<LinearCoeffs>& norm, const TileGeometry& g, const PixelRect& band,
+                       const MasterTileOptions& o, std::vector<float>& coverage, MasterTileResult& result) {
   const int n = static_cast<int>(warped.size()), C = warped.front().channels, W = band.cols;
   ImageF out(C, W, band.rows);
   std::vector<float> kept(band.area());
@@ -279,7 +295,8 @@ ImageF combine_members(const std::vector<ImageF>& warped, const PerFrameChannel<
     if (c == std::min(1, C - 1))
       std::copy(kept.begin(), kept.end(), coverage.begin() + static_cast<std::ptrdiff_t>(band.y0) * W);
     if (static_cast<std::size_t>(c) < result.background.size())
-      apply_background_model(result.background[static_cast<std::size_t>(c)], out.plane(c), W, band.y0, band.rows);
+      apply_background_model(result.background[static_cast<std::size_t>(c)], out.plane(c), W, band.y0 + g.y0,
+                             band.rows, g.x0);
   }
   return out;
 }
@@ -316,7 +333,8 @@ MasterTileResult build_master_tile(int tile_id, const std::vector<int>& members,
   result.reference = members[ref_pos];
   result.frames = static_cast<int>(members.size());
   const FrameRecord& ref = records[result.reference];
-  const int W = ref.width, H = ref.height, C = ref.channels, n = static_cast<int>(members.size());
+  const TileGeometry g = group_tile_geometry(members, records);
+  const int W = g.width, H = g.height, C = ref.channels, n = static_cast<int>(members.size());
 
   Prepared prep = prepare_frames(members, ref_pos, records, frames_dir, result);
   for (std::size_t k = 0; k < members.size(); ++k)
@@ -331,18 +349,18 @@ MasterTileResult build_master_tile(int tile_id, const std::vector<int>& members,
   PerFrameChannel<float> weights = o.weight == WeightMethod::NoiseVariance ? noise_variance_weights(prep.samples, &norm)
                                    : o.weight == WeightMethod::NoiseFwhm   ? fwhm_weights(prep.fwhm, C)
                                                                            : uniform_weights(n, C);
-  if (o.flatten_background) result.background = fit_tile_background(prep.samples, norm, W, H);
+  if (o.flatten_background) result.background = fit_tile_background(prep.samples, norm, ref.width, ref.height);
   prep.samples.clear();
 
   fs::create_directories(tiles_dir);
   result.path = (tiles_dir / fmt::format("master_tile_{:04d}.fits", tile_id)).string();
-  FitsStreamWriter writer(result.path, W, H, C, tile_header(tile_id, members, result.reference, records, o));
+  FitsStreamWriter writer(result.path, W, H, C, tile_header(tile_id, members, result.reference, records, o, g));
   std::vector<float> coverage(static_cast<std::size_t>(W) * H, 0.0f);
   const int rows = std::max(1, std::min(o.rows_per_chunk, H));
   for (int y0 = 0; y0 < H; y0 += rows) {
     const PixelRect band{0, y0, W, std::min(rows, H - y0)};
-    const std::vector<ImageF> warped = warp_members(members, records, frames_dir, prep, band, C, o.kernel);
-    writer.write_rows(y0, band.rows, combine_members(warped, weights, norm, band, o, coverage, result).data);
+    const std::vector<ImageF> warped = warp_members(members, records, frames_dir, prep, g, band, C, o.kernel);
+    writer.write_rows(y0, band.rows, combine_members(warped, weights, norm, g, band, o, coverage, result).data);
   }
   finish_tile(writer, W, H, std::move(coverage), result);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

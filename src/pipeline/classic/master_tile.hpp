@@ -8,6 +8,7 @@
 #include "events/event_stream.hpp"
 #include "pipeline/model/frame_record.hpp"
 #include "pipeline/classic/registration.hpp"
+#include "pipeline/classic/tile_geometry.hpp"
 #include "reproject/kernels.hpp"
 #include "stack/background_model.hpp"
 #include "stack/normalize.hpp"
@@ -41,13 +42,19 @@ struct MasterTileResult {
 };
 
 // Bytes held while stacking `frames` frames of W x C with bands of `rows` rows (what admission control needs).
-std::uint64_t master_tile_footprint(int frames, int width, int height, int channels, int rows);
+std::uint64_t master_tile_footprint(int frames, int tile_width, int tile_height, int frame_width, int frame_height,
+                                    int channels, int rows);
+
+// The group's tile on its reference frame's grid: the union of the members' footprints (tile_geometry.hpp).
+TileGeometry group_tile_geometry(const std::vector<int>& members, const std::vector<FrameRecord>& records);
 
 // The member closest to the group's mean direction.
 int choose_reference(const std::vector<FrameRecord>& records, const std::vector<int>& members);
 
-// Writes <tiles_dir>/master_tile_<id>.fits atomically. Frames that fail registration are kept with the WCS mapping and
-// reported (FRAME_NOT_REGISTERED); none is dropped silently.
+// Writes <tiles_dir>/master_tile_<id>.fits atomically, on the group's tile geometry: the reference frame's
+// projection and scale, extended to every member's footprint (CRPIX shifted, ZMT_X0/ZMT_Y0 give the origin).
+// Frames that fail registration are kept with the WCS mapping and reported (FRAME_NOT_REGISTERED); none is dropped
+// silently.
 MasterTileResult build_master_tile(int tile_id, const std::vector<int>& members, const std::vector<FrameRecord>& records,
                                    const std::filesystem::path& frames_dir, const std::filesystem::path& tiles_dir,
                                    const MasterTileOptions& options, EventStream& events);

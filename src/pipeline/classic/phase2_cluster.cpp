@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "pipeline/classic/clustering.hpp"
+#include "pipeline/classic/group_split.hpp"
 #include "pipeline/classic/stack_plan.hpp"
 #include "pipeline/pipeline_events.hpp"
 
@@ -20,10 +21,12 @@ std::vector<FrameGroup> run_phase2(const RunContext& ctx, const ClusterOptions& 
   ClusterParams p = options.params;
   p.field_of_view_deg = fov;
   const ClusterResult r = cluster_frames(summaries, p);
+  std::vector<std::string> notes = r.notes;
+  const std::vector<std::vector<int>> pointings = split_into_pointings(r.groups, frames, notes);
 
   std::vector<FrameGroup> groups;
   nlohmann::json sizes = nlohmann::json::array();
-  for (const auto& g : r.groups) {
+  for (const auto& g : pointings) {
     FrameGroup fg{static_cast<int>(groups.size()), g};
     sizes.push_back(g.size());
     groups.push_back(std::move(fg));
@@ -34,7 +37,7 @@ std::vector<FrameGroup> run_phase2(const RunContext& ctx, const ClusterOptions& 
                      {"groups", groups.size()},
                      {"threshold_deg", r.threshold_used_deg},
                      {"sizes", sizes},
-                     {"notes", r.notes},
+                     {"notes", notes},
                      {"stack_plan", (ctx.output_dir / "zemosaic_stack_plan.csv").string()}});
   return groups;
 }

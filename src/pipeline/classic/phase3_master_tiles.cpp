@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int kManifestSchema = 2;
+constexpr int kManifestSchema = 3;  // 3: tiles on the union of their members
 
 using Reusable = std::map<std::string, MasterTileInfo>;
 
@@ -37,7 +37,9 @@ Reusable load_reusable(const fs::path& p, EventStream& events) {
          }).value_or(Reusable{});
 }
 
-JobSizes stacking_job(const std::vector<FrameRecord>& frames, const std::vector<FrameGroup>& groups) {
+// The plan sees the largest tile (the union of a group's footprints can exceed one frame).
+JobSizes stacking_job(const std::vector<FrameRecord>& frames, const std::vector<FrameGroup>& groups,
+                      const std::vector<TileGeometry>& tiles) {
   JobSizes job;
   job.frame_width = frames.front().width;
   job.frame_height = frames.front().height;
@@ -46,6 +48,10 @@ JobSizes stacking_job(const std::vector<FrameRecord>& frames, const std::vector<
   job.groups = groups.size();
   for (const auto& g : groups)
     job.max_frames_per_group = std::max<std::uint64_t>(job.max_frames_per_group, g.members.size());
+  for (const auto& t : tiles) {
+    job.tile_width = std::max(job.tile_width, t.width);
+    job.tile_height = std::max(job.tile_height, t.height);
+  }
   return job;
 }
 
@@ -74,7 +80,9 @@ std::vector<MasterTileInfo> run_phase3(const RunContext& ctx, const MasterTileSt
   PhaseScope scope(*ctx.progress, "3", "Master tiles");
   EventStream& events = ctx.events();
   const std::vector<FrameRecord>& frames = ingest.frames;
-  const JobSizes job = stacking_job(frames, groups);
+  std::vector<TileGeometry> geometry;
+  for (const auto& g : groups) geometry.push_back(group_tile_geometry(g.members, frames));
+  const JobSizes job = stacking_job(frames, groups, geometry);
   const ParallelPlan plan = make_plan(PlanKind::master_tiles, ctx.caps, ctx.options.plan, job);
   emit_plan_summary(events, "3", plan);
   MasterTileOptions options = stage.tile;
@@ -95,8 +103,9 @@ std::vector<MasterTileInfo> run_phase3(const RunContext& ctx, const MasterTileSt
   so.on_error = OnItemError::stop;
   so.item_name = [&](std::size_t i) { return fmt::format("master tile {}", groups[i].id); };
   auto footprint = [&](const FrameGroup& g) {
-    return master_tile_footprint(static_cast<int>(g.members.size()), job.frame_width, job.frame_height,
-                                 job.frame_channels, options.rows_per_chunk);
+    const TileGeometry& t = geometry[static_cast<std::size_t>(&g - groups.data())];
+    return master_tile_footprint(static_cast<int>(g.members.size()), t.width, t.height, job.frame_width,
+                                 job.frame_height, job.frame_channels, options.rows_per_chunk);
   };
   auto work = [&](const FrameGroup& g, WorkContext& wc) -> MasterTileInfo {
     wc.throw_if_cancelled();

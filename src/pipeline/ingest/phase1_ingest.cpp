@@ -29,7 +29,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int kManifestSchema = 1;
+constexpr int kManifestSchema = 2;  // 2: frames carry their data box
 constexpr std::size_t kManifestFlushEvery = 32;
 
 struct Outcome {

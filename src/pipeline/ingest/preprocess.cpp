@@ -41,6 +41,20 @@ std::string cache_name(const InputFile& in, int index) {
                      hash_hex(fmt::format("{}|{}|{}", in.path.string(), in.size, in.mtime_ns)).substr(0, 16));
 }
 
+// The smallest rectangle holding every pixel whose channels are all finite ({0, 0, 0, 0} when none is).
+std::array<int, 4> data_box(const ImageF& image) {
+  int x0 = image.width, y0 = image.height, x1 = 0, y1 = 0;
+  for (int y = 0; y < image.height; ++y)
+    for (int x = 0; x < image.width; ++x) {
+      bool all = true;
+      for (int c = 0; c < image.channels && all; ++c) all = std::isfinite(image.at(c, y, x));
+      if (!all) continue;
+      x0 = std::min(x0, x), x1 = std::max(x1, x + 1);
+      y0 = std::min(y0, y), y1 = std::max(y1, y + 1);
+    }
+  return x1 > x0 ? std::array<int, 4>{x0, y0, x1, y1} : std::array<int, 4>{0, 0, 0, 0};
+}
+
 // Sidecar next to the input (or in the sidecar folder), then the solution cache: the cheap WCS sources.
 bool known_wcs(const InputFile& input, const FitsImageInfo& info, const PreprocessOptions& options,
                const std::string& content_hash, FrameRecord& r) {
@@ -198,6 +212,7 @@ FrameRecord preprocess_frame(const InputFile& input, int index, const Preprocess
   sky_statistics(image, r.sky_median, r.sky_sigma);
   const int green = image.channels >= 3 ? 1 : 0;
   r.sky_mesh = sky_mesh(image, green, r.sky_median[static_cast<std::size_t>(green)]);
+  r.data_box = data_box(image);
   r.cache_file = cache_name(input, index);
   write_cached_frame(cache_dir / r.cache_file, image);
   return r;

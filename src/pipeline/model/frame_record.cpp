@@ -45,6 +45,7 @@ void to_json(nlohmann::json& j, const FrameRecord& r) {
        {"sky_sigma", r.sky_sigma},
        {"sky_mesh", rounded(r.sky_mesh)},
        {"hot_pixels", r.hot_pixels},
+       {"data_box", r.data_box},
        {"cache_file", r.cache_file},
        {"header_cards", r.header_cards}};
 }
@@ -73,6 +74,7 @@ void from_json(const nlohmann::json& j, FrameRecord& r) {
   if (const auto it = j.find("sky_mesh"); it != j.end())  // older caches have none
     for (const auto& v : *it) r.sky_mesh.push_back(v.is_number() ? v.get<float>() : std::numeric_limits<float>::quiet_NaN());
   j.at("hot_pixels").get_to(r.hot_pixels);
+  r.data_box = j.value("data_box", std::array<int, 4>{0, 0, 0, 0});
   j.at("cache_file").get_to(r.cache_file);
   j.at("header_cards").get_to(r.header_cards);
 }

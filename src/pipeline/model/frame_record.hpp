@@ -37,6 +37,9 @@ struct FrameRecord {
   std::vector<float> sky_mesh;        // green block medians over sky_median (image/sensor_flat.hpp), row-major
   SensorFlat flat{};                  // the run's vignetting profile, set after Phase 1 (not stored)
   std::uint64_t hot_pixels = 0;
+  // The smallest rectangle holding every pixel with data (all channels finite): [x0, x1) x [y0, y1). Survey tiles
+  // have NaN borders: the sky a frame saw is this box, not its whole pixel grid. x1 = 0 means the whole frame.
+  std::array<int, 4> data_box{0, 0, 0, 0};
   std::string cache_file;        // raw float32 planes, relative to the cache folder
   std::string header_cards;      // a few metadata cards copied to master tiles (OBJECT, FILTER, ...)
 

@@ -18,6 +18,7 @@ struct MosaicSummary {
   double exposure_s = 0.0;
   std::string date_beg;
   std::string date_end;
+  double sky_kept_fraction = 1.0;  // of the union of the usable frames' footprints (output/sky_kept.hpp)
 };
 
 // frames_used = the frames the tiles hold (a frame left out of its tile is not used).

@@ -56,6 +56,7 @@ FitsHeader science_header(const RunContext& ctx, const SaveOptions& options, con
   h.set("EXPTOTAL", s.exposure_s, "total exposure of the stacked frames (s)");
   if (!s.date_beg.empty()) h.set("DATE-BEG", s.date_beg);
   if (!s.date_end.empty()) h.set("DATE-END", s.date_end);
+  h.set("ZMSKYKPT", s.sky_kept_fraction, "fraction of the frames' sky union with data here");
   h.set("ZMASMBMTH", options.assembly_method);
   h.set("ALPHAEXT", 1LL, "ALPHA extension: 255 = data, 0 = no data");
   add_config_history(h, ctx.config);

@@ -35,23 +35,6 @@ Readers open_readers(const std::vector<MosaicArtifacts>& tiles, int W, int H, in
   return r;
 }
 
-// The peak of the summed coverage: the mask threshold is relative to it.
-double peak_coverage(const Readers& rd, int W, int H, int band_rows) {
-  double peak = 0.0;
-  std::vector<float> sum(static_cast<std::size_t>(W) * band_rows), row(sum.size());
-  for (int y0 = 0; y0 < H; y0 += band_rows) {
-    const int nr = std::min(band_rows, H - y0);
-    const std::size_t np = static_cast<std::size_t>(W) * nr;
-    std::fill(sum.begin(), sum.begin() + static_cast<std::ptrdiff_t>(np), 0.0f);
-    for (const auto& cov : rd.coverage) {
-      cov->read_rows(y0, nr, row);
-      for (std::size_t i = 0; i < np; ++i) sum[i] += row[i];
-    }
-    for (std::size_t i = 0; i < np; ++i) peak = std::max(peak, static_cast<double>(sum[i]));
-  }
-  return peak;
-}
-
 // One band of every mega-tile's planes.
 struct Band {
   std::vector<std::vector<float>> image, weight, coverage;
@@ -82,20 +65,23 @@ struct PixelStacker {
   const RejectParams& params;
   std::size_t np;
   int C;
-  double threshold;
+  double keep_fraction;
 
-  // Returns false when masked (covered, but under the threshold).
-  bool stack(std::size_t i, StackScratch& s, ImageF& o, float& ow, float& oc, RejectStats& rs) const {
+  // `expected`: batches whose frames cover the pixel. Returns false when masked: covered, but by fewer mega-tiles
+  // than keep_fraction x expected.
+  bool stack(std::size_t i, int expected, StackScratch& s, ImageF& o, float& ow, float& oc, RejectStats& rs) const {
     const int n = static_cast<int>(band.image.size());
     double csum = 0.0, wsum = 0.0;
+    int seen = 0;
     for (int k = 0; k < n; ++k) {
       csum += band.coverage[k][i];
       wsum += band.weight[k][i];
+      seen += band.coverage[k][i] > 0.0f ? 1 : 0;
     }
     oc = static_cast<float>(csum);
     ow = static_cast<float>(wsum);
     if (csum <= 0.0) return true;
-    if (csum < threshold) return false;
+    if (seen < keep_fraction * expected) return false;
     for (int c = 0; c < C; ++c) {
       int m = 0;
       for (int k = 0; k < n; ++k) {
@@ -126,11 +112,10 @@ std::uint64_t megatile_stack_row_bytes(int width, int channels, int megatiles) {
 }
 
 MegatileStackStats stack_megatiles(const std::vector<MosaicArtifacts>& tiles, const std::vector<TileCorrection>& corr,
-                                   const RejectParams& params, double keep_fraction, int band_rows, int workers,
-                                   const MosaicArtifacts& out) {
+                                   const RejectParams& params, double keep_fraction, const BatchCoverage& expected,
+                                   int band_rows, int workers, const MosaicArtifacts& out) {
   const int W = out.width, H = out.height, C = out.channels, n = static_cast<int>(tiles.size());
   const Readers rd = open_readers(tiles, W, H, C);
-  const double threshold = keep_fraction * peak_coverage(rd, W, H, band_rows);
   MegatileStackStats stats;
   MosaicWriters writers(out);
   WorkerArena arena(workers);
@@ -144,7 +129,7 @@ MegatileStackStats stack_megatiles(const std::vector<MosaicArtifacts>& tiles, co
     std::vector<float> ow(np, 0.0f), oc(np, 0.0f);
     std::vector<RejectStats> row_stats(static_cast<std::size_t>(nr));
     std::vector<long long> row_masked(static_cast<std::size_t>(nr), 0);
-    const PixelStacker stacker{band, corr, params, np, C, threshold};
+    const PixelStacker stacker{band, corr, params, np, C, keep_fraction};
     arena.run([&] {
       tbb::parallel_for(tbb::blocked_range<int>(0, nr), [&](const tbb::blocked_range<int>& r) {
         StackScratch& s = scratch.local();
@@ -153,7 +138,7 @@ MegatileStackStats stack_megatiles(const std::vector<MosaicArtifacts>& tiles, co
         for (int y = r.begin(); y < r.end(); ++y)
           for (int x = 0; x < W; ++x) {
             const std::size_t i = static_cast<std::size_t>(y) * W + x;
-            if (!stacker.stack(i, s, o, ow[i], oc[i], row_stats[static_cast<std::size_t>(y)]))
+            if (!stacker.stack(i, expected.at(x, y0 + y), s, o, ow[i], oc[i], row_stats[static_cast<std::size_t>(y)]))
               ++row_masked[static_cast<std::size_t>(y)];
           }
       });

@@ -14,10 +14,18 @@ namespace {
 
 constexpr int kCoverageRasterSide = 256;
 
+struct CoarseRaster {
+  int factor, width, height;
+};
+
+CoarseRaster coarse_raster(const OutputGrid& grid) {
+  const int f = std::max(1, (std::max(grid.width, grid.height) + kCoverageRasterSide - 1) / kCoverageRasterSide);
+  return {f, std::max(1, grid.width / f), std::max(1, grid.height / f)};
+}
+
 // Cells of the coarse canvas raster whose centre falls inside each frame.
 std::vector<std::vector<int>> frame_cells(const std::vector<FrameRecord>& frames, const OutputGrid& grid) {
-  const int f = std::max(1, (std::max(grid.width, grid.height) + kCoverageRasterSide - 1) / kCoverageRasterSide);
-  const int cw = std::max(1, grid.width / f), ch = std::max(1, grid.height / f);
+  const auto [f, cw, ch] = coarse_raster(grid);
   const Wcs coarse = scale_wcs(grid.wcs, f, cw, ch);
   std::vector<std::vector<int>> cells(frames.size());
   for (std::size_t k = 0; k < frames.size(); ++k) {
@@ -95,6 +103,22 @@ std::vector<SdsBatch> plan_sds_batches(const std::vector<FrameRecord>& frames, c
     }
   }
   return batches;
+}
+
+BatchCoverage batch_coverage(const std::vector<FrameRecord>& frames, const OutputGrid& grid,
+                             const std::vector<SdsBatch>& batches) {
+  const CoarseRaster r = coarse_raster(grid);
+  BatchCoverage b{r.factor, r.width, r.height, std::vector<int>(static_cast<std::size_t>(r.width) * r.height, 0)};
+  const auto cells = frame_cells(frames, grid);
+  std::vector<int> seen_by(b.batches.size(), -1);  // the last batch that counted a cell
+  for (std::size_t k = 0; k < batches.size(); ++k)
+    for (int m : batches[k].members)
+      for (int c : cells[static_cast<std::size_t>(m)])
+        if (seen_by[static_cast<std::size_t>(c)] != static_cast<int>(k)) {
+          seen_by[static_cast<std::size_t>(c)] = static_cast<int>(k);
+          ++b.batches[static_cast<std::size_t>(c)];
+        }
+  return b;
 }
 
 }  // namespace zm

@@ -8,6 +8,7 @@
 // joins the previous batch (of the same night).
 #pragma once
 
+#include <algorithm>
 #include <vector>
 
 #include "pipeline/model/frame_record.hpp"
@@ -32,5 +33,22 @@ struct SdsBatch {
 // Deterministic; every frame lands in exactly one batch (frames off the canvas too: the coadd reports them).
 std::vector<SdsBatch> plan_sds_batches(const std::vector<FrameRecord>& frames, const OutputGrid& grid,
                                        const SdsBatchOptions& options);
+
+// How many batches' frames cover each cell of the coarse canvas raster (a cell counts for a batch when the centre
+// of the cell is inside one of the batch's frames): the coverage expected at each place, which the SDS mask is
+// relative to.
+struct BatchCoverage {
+  int factor = 1;        // grid pixels per cell along each axis
+  int width = 0;         // cells
+  int height = 0;
+  std::vector<int> batches;
+  // Batches expected at grid pixel (x, y) (pixels past the last cell take the last cell's).
+  int at(int x, int y) const {
+    const int i = std::min(width - 1, x / factor), j = std::min(height - 1, y / factor);
+    return batches[static_cast<std::size_t>(j) * width + i];
+  }
+};
+BatchCoverage batch_coverage(const std::vector<FrameRecord>& frames, const OutputGrid& grid,
+                             const std::vector<SdsBatch>& batches);
 
 }  // namespace zm

@@ -187,8 +187,9 @@ MosaicArtifacts run_sds(const RunContext& ctx, const RunOptions& options, const 
   fs::remove(manifest, ec);
   std::vector<MosaicArtifacts> planes;
   for (const auto& t : tiles) planes.push_back(t.art);
-  const MegatileStackStats s = stack_megatiles(planes, stats.megatile_corrections, options.sds.reject,
-                                               options.sds.min_coverage_keep, stats.band_rows, plan.cpu_workers, a);
+  const MegatileStackStats s =
+      stack_megatiles(planes, stats.megatile_corrections, options.sds.reject, options.sds.min_coverage_keep,
+                      batch_coverage(frames, grid, stats.batches), stats.band_rows, plan.cpu_workers, a);
   stats.final_reject = s.reject;
   stats.masked_pixels = s.masked_pixels;
   stats.peak_band_bytes = s.peak_band_bytes;
