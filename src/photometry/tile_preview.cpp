@@ -3,6 +3,7 @@
 #include "photometry/tile_preview.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -49,6 +50,17 @@ double header_weight(const FitsHeader& h) {
   return 1.0;
 }
 
+// A master tile is its reference frame grown to its members' union (ZMT_X0/ZMT_Y0, ZMT_REFW/ZMT_REFH): photometry
+// is measured on the reference frame's part, the fringe beyond it being only as deep as the few members dithered or
+// turned out there. Tiles without these keys (grid tiles, super tiles) are measured whole. {x0, y0, x1, y1}.
+std::array<int, 4> measured_rect(const FitsHeader& h, int W, int H) {
+  const auto refw = h.get_int("ZMT_REFW"), refh = h.get_int("ZMT_REFH");
+  if (!refw || !refh) return {0, 0, W, H};
+  const int x0 = static_cast<int>(-h.get_int("ZMT_X0").value_or(0)), y0 = static_cast<int>(-h.get_int("ZMT_Y0").value_or(0));
+  return {std::max(0, x0), std::max(0, y0), std::min(W, x0 + static_cast<int>(*refw)),
+          std::min(H, y0 + static_cast<int>(*refh))};
+}
+
 }  // namespace
 
 Wcs scale_wcs(const Wcs& wcs, int f, int w, int h) {
@@ -92,6 +104,7 @@ TilePreview read_tile_preview(const std::filesystem::path& master_tile, int id, 
   FitsExtensionReader extensions(master_tile.string());
   const auto alpha = extensions.select("ALPHA");
   if (alpha) require_plane_size(*alpha, W, H);
+  const std::array<int, 4> measured = measured_rect(info.header, W, H);
 
   const float nan = std::numeric_limits<float>::quiet_NaN();
   ImageF preview(C, w, h, nan);
@@ -109,12 +122,15 @@ TilePreview read_tile_preview(const std::filesystem::path& master_tile, int id, 
       alpha_rows.resize(static_cast<std::size_t>(nrows) * W);
       extensions.read_rows(row0, nrows, std::span(alpha_rows));
     }
+
     for (int b = 0; b < nb; ++b) {
       std::fill(sums.begin(), sums.end(), 0.0);
       std::fill(counts.begin(), counts.end(), 0);
       for (int r = b * f; r < (b + 1) * f; ++r)
         for (int x = 0; x < w * f; ++x) {
           if (alpha && alpha_rows[static_cast<std::size_t>(r) * W + x] == 0) continue;
+          const int y = row0 + r;
+          if (x < measured[0] || y < measured[1] || x >= measured[2] || y >= measured[3]) continue;
           bool finite = true;
           for (int c = 0; c < C; ++c)
             finite = finite && std::isfinite(band[(static_cast<std::size_t>(c) * nrows + r) * W + x]);

@@ -24,8 +24,9 @@ struct TilePreview {
 // partial block is dropped, so preview pixel (X, Y) is exactly the mean of tile pixels
 // [X f, X f + f) x [Y f, Y f + f) and its centre is tile pixel (X f + (f - 1) / 2, Y f + (f - 1) / 2)).
 // A preview pixel is valid only when every tile pixel of its block is valid (ALPHA > 0 and every channel
-// finite): a partly covered block would have its centroid off the pixel centre. Without an ALPHA extension only
-// finiteness counts. weight = ZMT_NSTK / MT_NFRAMES / ZMT_NRAW from the header when present, else 1.
+// finite, and inside the master tile's reference frame when the header gives it, ZMT_X0/ZMT_Y0/ZMT_REFW/ZMT_REFH: a
+// partly covered block would have its centroid off the pixel centre, and the tile's fringe of dithered or turned
+// members is too shallow to measure on). Without an ALPHA extension only finiteness counts. weight = ZMT_NSTK / MT_NFRAMES / ZMT_NRAW from the header when present, else 1.
 // Throws InputError for unreadable files (the reader's kinds; BadDimensions when ALPHA's size differs) and
 // std::invalid_argument when max_side < 1.
 TilePreview read_tile_preview(const std::filesystem::path& master_tile, int id, int max_side = 512);

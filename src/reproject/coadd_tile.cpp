@@ -44,6 +44,22 @@ void check_tile_shape(const CoaddInput& in, const FitsImageInfo& info, int chann
                          std::to_string(channels));
 }
 
+// Neighbour offsets within the radius, nearest first (ties by dy, then dx): the fill source is deterministic.
+const std::vector<std::array<int, 2>>& fill_offsets() {
+  static const std::vector<std::array<int, 2>> offsets = [] {
+    std::vector<std::array<int, 2>> o;
+    for (int dy = -kEdgeFillRadius; dy <= kEdgeFillRadius; ++dy)
+      for (int dx = -kEdgeFillRadius; dx <= kEdgeFillRadius; ++dx)
+        if ((dx || dy) && dx * dx + dy * dy <= kEdgeFillRadius * kEdgeFillRadius) o.push_back({dx, dy});
+    std::stable_sort(o.begin(), o.end(), [](const auto& a, const auto& b) {
+      const int da = a[0] * a[0] + a[1] * a[1], db = b[0] * b[0] + b[1] * b[1];
+      return da != db ? da < db : (a[1] != b[1] ? a[1] < b[1] : a[0] < b[0]);
+    });
+    return o;
+  }();
+  return offsets;
+}
+
 RowRange merge(const RowRange& a, const RowRange& b) {
   if (a.empty()) return b;
   if (b.empty()) return a;
@@ -81,8 +97,9 @@ PreparedTile prepare_tile(const CoaddContext& ctx, int index) {
     FitsImageReader reader(in.path.string());
     ext.alpha = finite_mask(reader.read_all(false));
   }
-  const std::vector<float> w =
-      feather_weights(*ext.alpha, t.width, t.height, opt.feather_px, opt.alpha_weight_floor);
+  std::vector<float> w = feather_weights(*ext.alpha, t.width, t.height, opt.feather_px, opt.alpha_weight_floor);
+  mark_last_resort_samples(*ext.alpha, t.width, t.height, w);
+  if (ext.coverage) weigh_by_coverage(*ext.coverage, w);
   t.has_coverage = ext.coverage.has_value();
   const std::uint64_t plane = static_cast<std::uint64_t>(t.width) * t.height * sizeof(float);
   t.planes = std::make_unique<coadd_io::ScratchFile>(ctx.scratch_dir, "tile" + std::to_string(index),
@@ -97,28 +114,10 @@ PreparedTile prepare_tile(const CoaddContext& ctx, int index) {
   return t;
 }
 
-// A tile's no-data pixels within this many pixels of data take the nearest data pixel's values before resampling
+// No-data pixels of a tile within kEdgeFillRadius of data take the nearest data pixel's values before resampling
 // (edge replication, as at the tile's own border): the kernel's taps at a data edge inside the tile (a rotated or
-// dithered frame's border in a master tile grown to its members' union) then see values instead of NaN, so the edge
-// is not eroded by the kernel's reach. The weight plane, 0 off the data, still decides which output pixels get data.
-constexpr int kEdgeFillRadius = 3;
-
-// Neighbour offsets within the radius, nearest first (ties by dy, then dx): the fill source is deterministic.
-const std::vector<std::array<int, 2>>& fill_offsets() {
-  static const std::vector<std::array<int, 2>> offsets = [] {
-    std::vector<std::array<int, 2>> o;
-    for (int dy = -kEdgeFillRadius; dy <= kEdgeFillRadius; ++dy)
-      for (int dx = -kEdgeFillRadius; dx <= kEdgeFillRadius; ++dx)
-        if ((dx || dy) && dx * dx + dy * dy <= kEdgeFillRadius * kEdgeFillRadius) o.push_back({dx, dy});
-    std::stable_sort(o.begin(), o.end(), [](const auto& a, const auto& b) {
-      const int da = a[0] * a[0] + a[1] * a[1], db = b[0] * b[0] + b[1] * b[1];
-      return da != db ? da < db : (a[1] != b[1] ? a[1] < b[1] : a[0] < b[0]);
-    });
-    return o;
-  }();
-  return offsets;
-}
-
+// dithered frame's border in a master tile grown to its members' union) see values instead of NaN, so the edge is
+// not eroded by the kernel's reach. The weight plane, 0 off the data, still decides where the mosaic gets data.
 void read_tile_rows(const CoaddContext& ctx, const PreparedTile& tile, RectInputs& in) {
   const CoaddInput& tin = (*ctx.tiles)[tile.index];
   const int tw = tile.width;

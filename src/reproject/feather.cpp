@@ -115,4 +115,23 @@ std::vector<float> feather_weights(const std::vector<std::uint8_t>& alpha, int w
   return w;
 }
 
+void mark_last_resort_samples(const std::vector<std::uint8_t>& alpha, int width, int height,
+                              std::vector<float>& weights) {
+  const std::vector<double> d2 = squared_distance_to_nodata(alpha, width, height);
+  for (std::size_t i = 0; i < weights.size(); ++i)
+    if (weights[i] > 0.0f && d2[i] <= kEdgeFillRadius * kEdgeFillRadius) weights[i] *= kLastResortWeight;
+}
+
+void weigh_by_coverage(const std::vector<float>& coverage, std::vector<float>& weights) {
+  float most = 0.0f;
+  for (float c : coverage)
+    if (std::isfinite(c)) most = std::max(most, c);
+  if (!(most > 0.0f)) return;
+  for (std::size_t i = 0; i < weights.size(); ++i) {
+    if (!(weights[i] > 0.0f)) continue;
+    const float c = coverage[i];
+    weights[i] *= (std::isfinite(c) && c > 0.0f ? c : 1.0f) / most;
+  }
+}
+
 }  // namespace zm

@@ -21,6 +21,22 @@ namespace zm {
 std::vector<float> feather_weights(const std::vector<std::uint8_t>& alpha, int width, int height, double feather_px,
                                    double floor);
 
+// Data pixels within this distance of no-data (not of the image border) are resampled from filled values: their
+// kernel reaches past the data (reproject/coadd_tile.cpp fills no-data pixels this close to data).
+inline constexpr int kEdgeFillRadius = 3;
+// Those pixels are last-resort samples: their weight is multiplied by this, so they count where no other tile has
+// data and next to nothing where one has: a tile's inner edge keeps its sky without biasing the seams it overlaps.
+inline constexpr float kLastResortWeight = 1e-3f;
+
+// Applies kLastResortWeight to the weights of data pixels within kEdgeFillRadius of a no-data pixel.
+void mark_last_resort_samples(const std::vector<std::uint8_t>& alpha, int width, int height,
+                              std::vector<float>& weights);
+
+// Multiplies each weight by the frames stacked at the pixel over the most in the tile (COVERAGE / its maximum; a
+// covered pixel without a count takes 1 / maximum): a tile's thinly covered fringe (its members' dithers and
+// rotations beyond the reference) weighs what its depth is worth next to another tile's full depth.
+void weigh_by_coverage(const std::vector<float>& coverage, std::vector<float>& weights);
+
 // Squared EDT to the nearest pixel with alpha == 0 (image border not included); +inf-like (1e30) when there is
 // none. Exposed for tests and diagnostics.
 std::vector<double> squared_distance_to_nodata(const std::vector<std::uint8_t>& alpha, int width, int height);

@@ -13,6 +13,9 @@
 #include <vector>
 
 #include "io/fits_reader.hpp"
+#include "photometry/flux_ratio.hpp"
+#include "reproject/pixel_map.hpp"
+#include "reproject/warp.hpp"
 #include "pipeline/pipeline_events.hpp"
 #include "pipeline/routes/grid/stack_plan_csv.hpp"
 #include "pipeline_run.hpp"
@@ -152,6 +155,37 @@ double star_rms(const sim::DatasetPlan& plan, Mosaic m, int* matched) {
   return n ? std::sqrt(sum2 / n) : 1e9;
 }
 
+// Classic and Mosaic-First agree where both have data: Mosaic-First ~ a x classic (reprojected onto its grid,
+// bilinear) + b over the common pixels of the middle plane, with the residual's robust sigma within 3x the noise
+// expected of the difference (the two mosaics' own noise, added in quadrature).
+void expect_classic_agrees_with_mosaic_first(const std::string& shape, Mosaic classic, Mosaic mf) {
+  const int plane = mf.image.channels >= 3 ? 1 : 0;
+  const PixelMap map = compute_pixel_map(mf.wcs, classic.wcs, PixelRect{0, 0, mf.image.width, mf.image.height});
+  const ImageF on_mf = warp_band(classic.image, map, Kernel::Bilinear).image;
+  std::vector<double> x, y;
+  for (std::size_t i = 0; i < on_mf.plane_size(); ++i) {
+    const float a = on_mf.plane(plane)[i], b = mf.image.plane(plane)[i];
+    if (std::isfinite(a) && std::isfinite(b)) x.push_back(a), y.push_back(b);
+  }
+  ASSERT_GT(x.size(), 1000u) << shape;
+  double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) sx += x[i], sy += y[i], sxx += x[i] * x[i], sxy += x[i] * y[i];
+  const double n = static_cast<double>(x.size());
+  const double a = (n * sxy - sx * sy) / (n * sxx - sx * sx), b = (sy - a * sx) / n;
+  std::vector<double> r;
+  for (std::size_t i = 0; i < x.size(); ++i) r.push_back(y[i] - (a * x[i] + b));
+  std::nth_element(r.begin(), r.begin() + r.size() / 2, r.end());
+  const double med = r[r.size() / 2];
+  for (double& v : r) v = std::fabs(v - med);
+  std::nth_element(r.begin(), r.begin() + r.size() / 2, r.end());
+  const double residual = 1.4826 * r[r.size() / 2];
+  const double expected = std::hypot(plane_noise_sigma(mf.image.plane(plane), mf.image.width, mf.image.height),
+                                     plane_noise_sigma(on_mf.plane(plane), on_mf.width, on_mf.height));
+  std::printf("  classic vs Mosaic-First: gain %.4f, residual %.4g, expected noise %.4g\n", a, residual, expected);
+  // The fit's gain is free: each route anchors its photometry on its own tile or frame.
+  EXPECT_LT(residual, 3.0 * expected) << shape;
+}
+
 std::string pixels(const std::string& science) {
   const std::vector<float> v = FitsImageReader(science).read_all(false).data;
   return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
@@ -159,14 +193,14 @@ std::string pixels(const std::string& science) {
 
 // Every route, 1 and 2 workers, on `lights`; `plan` (simulated shapes) checks star positions.
 void check_shape(const std::string& shape, const fs::path& lights, const fs::path& work, const sim::DatasetPlan* plan,
-                 const Extra& extra = {}) {
+                 bool compare_classic_mf = false) {
   const std::vector<fs::path> frames = fits_in(lights);
   const fs::path grid_in = grid_folder(lights, work / "grid_input");
+  std::map<std::string, std::string> science;  // route -> science FITS (2 workers)
   for (const Route& route : routes()) {
     std::string bytes[2];
     for (int workers : {1, 2}) {
-      Extra cfg = route.config;
-      for (const auto& [k, v] : extra) cfg[k] = v;
+      const Extra& cfg = route.config;
       const auto t0 = std::chrono::steady_clock::now();
       const test::PipelineRun run = test::run_pipeline_in(route.grid ? grid_in : lights,
                                                           work / (route.name + "_j" + std::to_string(workers)),
@@ -190,9 +224,13 @@ void check_shape(const std::string& shape, const fs::path& lights, const fs::pat
         EXPECT_LT(rms, 0.2) << what << ": " << n << " stars";
       }
       bytes[workers - 1] = pixels(run.outcome.science);
+      if (workers == 2) science[route.name] = run.outcome.science;
     }
     EXPECT_TRUE(bytes[0] == bytes[1]) << shape << " / " << route.name << ": 1 and 2 workers differ";
   }
+  if (compare_classic_mf)
+    expect_classic_agrees_with_mosaic_first(shape, read_science(science.at("classic")),
+                                            read_science(science.at("mosaic_first")));
 }
 
 sim::SimConfig small(unsigned seed) {
@@ -207,11 +245,11 @@ sim::SimConfig small(unsigned seed) {
   return c;
 }
 
-void run_simulated(const std::string& shape, const sim::SimConfig& c) {
+void run_simulated(const std::string& shape, const sim::SimConfig& c, bool compare_classic_mf = false) {
   test::TempDir dir("corpus");
   const sim::DatasetPlan plan = sim::plan_dataset(c);
   sim::write_dataset(plan, dir.path() / "data");
-  check_shape(shape, dir.path() / "data" / sim::kLightsFolder, dir.path(), &plan);
+  check_shape(shape, dir.path() / "data" / sim::kLightsFolder, dir.path(), &plan, compare_classic_mf);
 }
 
 // 1. One frame per pointing, 5 x 4, 25 % overlap, each frame rolled up to +-3 degrees.
@@ -222,7 +260,7 @@ TEST(SkyCorpus, SingleFramesPerPointing) {
   c.layout.frames_per_pointing = 1;
   c.layout.overlap = 0.25;
   c.layout.roll_deg = 3.0;
-  run_simulated("5x4 single frames", c);
+  run_simulated("5x4 single frames", c, true);
 }
 
 // 2. Two nights of one 2 x 2 mosaic, the second night turned 70 degrees against the first.
@@ -258,7 +296,7 @@ TEST(SkyCorpus, RealTwoMassTiles) {
   const fs::path tiles = fs::path(ZM_SHARED_DIR) / "data" / "real" / "twomass_m17_k";
   if (!fs::exists(tiles)) GTEST_SKIP() << "no shared data at " << tiles;
   test::TempDir dir("corpus_2mass");
-  check_shape("2MASS M17 tiles", tiles, dir.path(), nullptr);
+  check_shape("2MASS M17 tiles", tiles, dir.path(), nullptr, true);
 }
 
 }  // namespace

@@ -119,10 +119,16 @@ double box_median(const ImageF& img, int x0, int y0) { return test::box_median(i
 double worst_corner(const RunOutcome& o) {
   double worst = 0;
   for (const auto& path : o.master_tiles) {
-    const ImageF t = FitsImageReader(path).read_all(false);
-    const double centre = box_median(t, t.width / 2 - 15, t.height / 2 - 15);
-    for (auto [x, y] : {std::pair{15, 15}, {t.width - 45, 15}, {15, t.height - 45}, {t.width - 45, t.height - 45}})
-      worst = std::max(worst, std::abs(box_median(t, x, y) / centre - 1.0));
+    FitsImageReader r(path);
+    const ImageF t = r.read_all(false);
+    // The reference frame's part of the tile (a tile also holds its members' dithered fringe).
+    const FitsHeader& h = r.info().header;
+    const int x0 = static_cast<int>(-h.get_int("ZMT_X0").value_or(0)), y0 = static_cast<int>(-h.get_int("ZMT_Y0").value_or(0));
+    const int w = static_cast<int>(h.get_int("ZMT_REFW").value_or(t.width));
+    const int hh = static_cast<int>(h.get_int("ZMT_REFH").value_or(t.height));
+    const double centre = box_median(t, x0 + w / 2 - 15, y0 + hh / 2 - 15);
+    for (auto [x, y] : {std::pair{15, 15}, {w - 45, 15}, {15, hh - 45}, {w - 45, hh - 45}})
+      worst = std::max(worst, std::abs(box_median(t, x0 + x, y0 + y) / centre - 1.0));
   }
   return worst;
 }

@@ -115,12 +115,20 @@ inline CatalogueGain catalogue_gain(const ImageF& image, const ImageF& truth, Wc
   struct S { double fi, ft, var; };
   std::vector<S> s;
   std::vector<double> ai, at;
+  // Stars brighter than max_flux saturate in the frames: neither they nor the stars in their halo measure a gain.
+  std::vector<PixelCoord> saturated;
+  for (const auto& st : stars)
+    if (std::max({st.flux[0], st.flux[1], st.flux[2]}) > max_flux)
+      if (const auto p = grid.world_to_pixel(st.pos)) saturated.push_back(*p);
   for (const auto& st : stars) {
     if (std::max({st.flux[0], st.flux[1], st.flux[2]}) > max_flux) continue;
     const auto p = grid.world_to_pixel(st.pos);
     if (!p) continue;
     const int cx = static_cast<int>(std::lround(p->x)), cy = static_cast<int>(std::lround(p->y));
     if (cx < r_out + 2 || cy < r_out + 2 || cx >= w - r_out - 2 || cy >= h - r_out - 2 || !keep(cx, cy)) continue;
+    bool in_halo = false;
+    for (const auto& q : saturated) in_halo = in_halo || std::hypot(q.x - p->x, q.y - p->y) < 3.0 * r_out;
+    if (in_halo) continue;
     double si = 0, sti = 0;
     int n = 0;
     bool bad = false;

@@ -185,6 +185,8 @@ FitsHeader tile_header(int tile_id, const std::vector<int>& members, int ref_ind
   h.set("CRPIX2", h.get_double("CRPIX2").value_or(0.0) - g.y0);
   h.set("ZMT_X0", static_cast<long long>(g.x0), "tile origin on the reference frame's pixels (x)");
   h.set("ZMT_Y0", static_cast<long long>(g.y0), "tile origin on the reference frame's pixels (y)");
+  h.set("ZMT_REFW", static_cast<long long>(ref.width), "reference frame width (px)");
+  h.set("ZMT_REFH", static_cast<long long>(ref.height), "reference frame height (px)");
   double exposure = 0.0;
   std::string first, last;
   for (int m : members) {
