@@ -80,6 +80,7 @@ std::vector<ConfigKey> schema_table() {
       {"intertile_robust_clip_sigma", T::Double, 2.5, "sigma clip of the per-pair gain/offset fits", {}, 0.5, 100.0},
       {"intertile_preview_size", T::Int, 1024, "longest side of the tile previews the fits read (px; stars should stay >= ~1.5 px FWHM)", {}, 64, 16384},
       {"intertile_gain_limits", T::DoubleList, std::vector<double>{0.5, 2.0}, "clamp of the solved gains [min, max]"},
+      {"intertile_match_significance", T::Double, 3.0, "a gain or offset from the overlap matching is applied only where the overlaps measure it this many sigma from the identity (0 = apply every fitted correction)", {}, 0.0, 1000.0},
       {"intertile_offset_limit_adu", T::Double, 0.0, "clamp of the solved offsets (ADU, 0 = none)", {}, 0.0, 1e12},
       {"enable_tile_weighting", T::Bool, true, "weight each master tile by its number of frames in the coadd"},
       {"final_assembly_method", T::String, "reproject_coadd", "Phase 5 method: output bands in RAM, or disk accumulators", {"reproject_coadd", "incremental"}},

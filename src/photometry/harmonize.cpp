@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "photometry/offset_solve.hpp"
+#include "photometry/overlap_difference.hpp"
 #include "photometry/overlap_graph.hpp"
 #include "photometry/robust_fit.hpp"
 #include "reproject/pixel_map.hpp"
@@ -38,6 +40,19 @@ struct ChannelPair {
   bool flux = false;
   std::vector<float> x, y;  // strided subset of the overlap samples
 };
+
+// The offset's uncertainty of a pair fit: the median's standard error over its residuals' robust scatter (from the
+// strided samples, counted as `samples`), never below kOverlapDifferenceFloor x the overlap's level.
+double offset_sigma(const ChannelPair& cp) {
+  std::vector<double> r;
+  for (std::size_t k = 0; k < cp.x.size() && k < cp.y.size(); ++k) r.push_back(cp.y[k] - (cp.a * cp.x[k] + cp.b));
+  if (r.empty()) return std::numeric_limits<double>::infinity();
+  const double m = median_in_place(r);
+  for (double& v : r) v = std::fabs(v - m);
+  const double mad = 1.4826 * median_in_place(r);
+  const double n = std::max(1, cp.samples);
+  return std::max({1.2533 * mad / std::sqrt(n), kOverlapDifferenceFloor * std::fabs(cp.level), 1e-12});
+}
 
 struct PairWork {
   int i = 0, j = 0;
@@ -363,9 +378,25 @@ HarmonizeResult harmonize_tiles(const std::vector<TilePreview>& tiles, const Har
       wo.push_back(cp.offset_weight);
     }
     const std::vector<double> lg = solve_differences(col, n_unknown, ij, rhs, wt);
+    // The gate's sigmas against the anchor (solve_difference_graph on the same rows).
+    std::vector<OffsetPair> gain_rows, offset_rows;
+    for (std::size_t r = 0; r < used.size(); ++r) {
+      gain_rows.push_back({ij[r][0], ij[r][1], rhs[r], std::hypot(1.0 / std::sqrt(wt[r]), kGainGateFloor)});
+      offset_rows.push_back({ij[r][0], ij[r][1], 0.0, offset_sigma(work[edge_work[used[r]]].channels[c])});
+    }
+    const bool gate = o.significance > 0.0;
+    const GraphSolution gain_sigma = gate ? solve_difference_graph(n, gain_rows, result.anchor) : GraphSolution{};
+    const GraphSolution offset_sigma_of = gate ? solve_difference_graph(n, offset_rows, result.anchor) : GraphSolution{};
     std::vector<double> g(n, 1.0);
-    for (int k = 0; k < n; ++k)
-      if (col[k] >= 0) g[k] = std::clamp(std::exp(lg[k]), o.gain_min, o.gain_max);
+    for (int k = 0; k < n; ++k) {
+      if (col[k] < 0) continue;
+      if (!gate || significant(lg[k], 0.0, gain_sigma.sigma[k], o.significance)) {
+        g[k] = std::clamp(std::exp(lg[k]), o.gain_min, o.gain_max);
+        ++result.gains_applied;
+      } else {
+        ++result.gains_not_significant;
+      }
+    }
     rhs.clear();
     for (int e : used) {
       const ChannelPair& cp = work[edge_work[e]].channels[c];
@@ -374,7 +405,16 @@ HarmonizeResult harmonize_tiles(const std::vector<TilePreview>& tiles, const Har
     const std::vector<double> off = solve_differences(col, n_unknown, ij, rhs, wo);
     for (int k = 0; k < n; ++k) {
       result.tiles[k].gain[c] = g[k];
-      result.tiles[k].offset[c] = col[k] >= 0 ? std::clamp(off[k], -o.offset_limit, o.offset_limit) : 0.0;
+      double applied = 0.0;
+      if (col[k] >= 0) {
+        if (!gate || significant(off[k], 0.0, offset_sigma_of.sigma[k], o.significance)) {
+          applied = std::clamp(off[k], -o.offset_limit, o.offset_limit);
+          ++result.offsets_applied;
+        } else {
+          ++result.offsets_not_significant;
+        }
+      }
+      result.tiles[k].offset[c] = applied;
     }
   }
 

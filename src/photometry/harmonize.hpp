@@ -24,6 +24,12 @@
 //    at the overlap's sky level s, weighted by the sky samples, clamped to |o| <= offset_limit. Dense normal
 //    equations, LDLT.
 // 5. Tiles not connected to the anchor keep (1, 0) and connected = false.
+// 6. The gate (significance > 0): a tile's gain is applied only when |log g| exceeds significance x its sigma
+//    (solve_difference_graph against the anchor, each pair known to no better than kGainGateFloor); else it is 1 and the offsets are solved with it. A tile's offset
+//    is applied only when |o| exceeds significance x 1 / sqrt(sum over its pairs of 1 / sigma_b^2), sigma_b the
+//    pair's offset uncertainty (1.2533 x 1.4826 MAD of the pair's residuals / sqrt(samples), at least
+//    kOverlapDifferenceFloor x the overlap's level); else it is 0. Corrections the overlaps cannot tell from the
+//    identity are fitted noise: applying them only adds seams.
 // Pairs are processed in parallel (tbb); each pair's result depends only on its own inputs and the solve is
 // serial in a fixed order, so the output is bit-identical for any thread count.
 #pragma once
@@ -51,6 +57,8 @@ struct HarmonizeOptions {
   bool symmetric_flux = true;  // flux gain measured on both tiles' grids, sqrt(a_ij / a_ji): cancels the blur
                                // that resampling adds to the warped tile only
   FluxRatioOptions flux;      // source detection, apertures and clipping of the flux-ratio gain
+  // The gate (see the file comment, step 6): <= 0 applies every fitted correction.
+  double significance = 0.0;
 };
 
 // robust RMS (see robust_rms) of r = tile_j - (a tile_i + b) over the pair's overlap samples: "before" with
@@ -78,6 +86,8 @@ struct HarmonizeResult {
   std::vector<TileCorrection> tiles;  // same order as the input
   std::vector<PairFit> pairs;         // the pairs used by the solve, per channel
   int anchor = -1;                    // tile index
+  // The gate's decisions, counted per tile and channel over the connected non-anchor tiles.
+  int gains_applied = 0, gains_not_significant = 0, offsets_applied = 0, offsets_not_significant = 0;
 };
 
 // corrected_k = gain_k * tile_k + offset_k brings every tile onto the anchor's photometric scale, per channel.

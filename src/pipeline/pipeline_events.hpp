@@ -44,6 +44,10 @@ inline constexpr std::string_view kOutputGrid = "OUTPUT_GRID";
 // INFO {"phase": "4.5", "anchor", "tiles": [{id, gain[3], offset[3], connected}], "pairs", "residual_before",
 // "residual_after", "file"} — per-tile photometric corrections (details per pair in the JSON file).
 inline constexpr std::string_view kPhotometrySolved = "PHOTOMETRY_SOLVED";
+// INFO {"phase": "3" | "4.5" | "5", "inputs": "frames" | "megatiles" | "tiles", "significance", "gains_applied",
+// "gains_not_significant", "offsets_applied", "offsets_not_significant", "unlinked", "reason"} — what the
+// significance gate of one photometric matching applied and left alone (counted per input and channel).
+inline constexpr std::string_view kPhotometryGate = "PHOTOMETRY_GATE";
 // WARN {"phase": "4.5", "reason"} — harmonisation skipped (one tile, no overlaps) or tiles left uncorrected.
 inline constexpr std::string_view kPhotometrySkipped = "PHOTOMETRY_SKIPPED";
 // INFO {"phase": "4.5", "groups": [{"members": [ids], "super_tile": id, "path", "anchor": id, "gains": [[g]...],

@@ -162,11 +162,9 @@ TEST(MosaicFirstProbe, FrameGainsAgainstTransparency) {
   Dataset& d = Dataset::get();
   Ctx c(d.input(), d.out(), d.cache(), 2);
   std::vector<CoaddFrame> inputs = coadd_frames(c.ctx.cache.frames(), d.frames);
-  std::vector<std::array<float, 3>> skies;
-  for (const auto& f : d.frames) skies.push_back(f.sky_median);
   const RoutePhotometry p = std::getenv("ZM_PROBE_HARMONIZE")
                                 ? solve_route_photometry(inputs, 1024, c.ctx.options.tile_match.harmonize, 2)
-                                : solve_star_photometry(inputs, skies, 2);
+                                : solve_star_photometry(inputs, c.ctx.options.global_coadd.match, 2);
   FitsImageReader tr(d.files.dir / d.files.truth);
   const ImageF truth = tr.read_all(false);
   const Wcs twcs = Wcs::from_header(tr.info().header, tr.info().path, truth.width, truth.height);

@@ -11,9 +11,12 @@
 
 #include <Eigen/Sparse>
 
+#include "photometry/overlap_difference.hpp"
 #include "pipeline/model/frame_cache.hpp"
 #include "pipeline/frame_photometry/photometry_pairs.hpp"
 #include "pipeline/model/raw_planes.hpp"
+#include "photometry/offset_solve.hpp"
+#include "photometry/tile_preview.hpp"
 #include "stars/detect.hpp"
 #include "wcs/geometry.hpp"
 #include "sched/worker_arena.hpp"
@@ -45,6 +48,10 @@ RoutePhotometry solve_route_photometry(const std::vector<CoaddFrame>& inputs, in
   p.anchor = h.anchor;
   p.pairs = static_cast<int>(h.pairs.size());
   for (const auto& t : h.tiles) p.disconnected += t.connected ? 0 : 1;
+  p.gains_applied = h.gains_applied;
+  p.gains_not_significant = h.gains_not_significant;
+  p.offsets_applied = h.offsets_applied;
+  p.offsets_not_significant = h.offsets_not_significant;
   return p;
 }
 
@@ -76,6 +83,7 @@ struct FrameStars {
   SkyCoord centre;
   double radius_deg = 0;  // half diagonal
   double pixel_deg = 0;
+  std::optional<TilePreview> preview;  // block means on the frame's WCS, for the overlap offsets
 };
 
 constexpr double kMinSnr = 20.0;
@@ -140,13 +148,39 @@ double annulus_flux(const float* p, int w, int h, double x, double y, double rad
   return sum - n * static_cast<double>(*mid);
 }
 
+// Block means of `img` (max side <= max_side) on the scaled WCS; a block with a non-finite pixel is NaN.
+TilePreview block_preview(const ImageF& img, const Wcs& wcs, int max_side) {
+  const int f = std::max(1, (std::max(img.width, img.height) + max_side - 1) / std::max(1, max_side));
+  const int pw = img.width / f, ph = img.height / f;
+  TilePreview p{0, ImageF(img.channels, pw, ph, std::numeric_limits<float>::quiet_NaN()), scale_wcs(wcs, f, pw, ph), f, 1.0};
+  for (int c = 0; c < img.channels; ++c)
+    for (int Y = 0; Y < ph; ++Y)
+      for (int X = 0; X < pw; ++X) {
+        double sum = 0.0;
+        bool ok = true;
+        for (int dy = 0; dy < f && ok; ++dy) {
+          const float* r = img.plane(c) + static_cast<std::size_t>(Y * f + dy) * img.width + X * f;
+          for (int dx = 0; dx < f; ++dx) {
+            if (!std::isfinite(r[dx])) {
+              ok = false;
+              break;
+            }
+            sum += r[dx];
+          }
+        }
+        if (ok) p.image.at(c, Y, X) = static_cast<float>(sum / (static_cast<double>(f) * f));
+      }
+  return p;
+}
+
 // local_sky: fluxes over the annulus_flux sky (pairs between pointings) instead of the detector's mesh background
 // (frames of one pointing, where a star sits at the same place in every frame and the mesh's error cancels in
 // the ratio: there the annulus, which also takes in the star's own wings and its neighbours', moved Phase 3's
 // tile gains by up to 3 % in test_p13_stack_truth).
-FrameStars frame_stars(const CoaddFrame& f, Wcs& wcs, double radius, bool local_sky) {
+FrameStars frame_stars(const CoaddFrame& f, Wcs& wcs, double radius, bool local_sky, int preview_side = 0) {
   FrameStars fs;
   const ImageF img = CachedFrameReader(f.path, f.width, f.height, f.channels, f.flat).read_all();
+  if (preview_side > 0) fs.preview = block_preview(img, wcs, preview_side);
   fs.centre = wcs.pixel_to_world({0.5 * (f.width - 1), 0.5 * (f.height - 1)});
   const SkyCoord next = wcs.pixel_to_world({0.5 * (f.width - 1) + 1.0, 0.5 * (f.height - 1)});
   fs.pixel_deg = angular_distance_deg(fs.centre, next);
@@ -262,8 +296,9 @@ std::optional<PairRatio> measure_pair(const std::vector<std::optional<FrameStars
   return PairRatio{i, j, std::log(r), m, w};
 }
 
-// Every frame's stars in one aperture radius, in parallel.
-std::vector<std::optional<FrameStars>> measure_frames(const std::vector<CoaddFrame>& inputs, WorkerArena& arena) {
+// Every frame's stars in one aperture radius and its preview, in parallel.
+std::vector<std::optional<FrameStars>> measure_frames(const std::vector<CoaddFrame>& inputs, int preview_side,
+                                                      WorkerArena& arena) {
   std::vector<Wcs> wcs;  // private copies made serially: a Wcs is not shared between threads
   wcs.reserve(inputs.size());
   for (const auto& f : inputs) wcs.push_back(f.wcs);
@@ -272,7 +307,7 @@ std::vector<std::optional<FrameStars>> measure_frames(const std::vector<CoaddFra
   arena.run([&] { radius = aperture_radius(inputs); });
   arena.run([&] {
     tbb::parallel_for(0, static_cast<int>(inputs.size()), [&](int k) {
-      stars[static_cast<std::size_t>(k)] = frame_stars(inputs[k], wcs[k], radius, true);
+      stars[static_cast<std::size_t>(k)] = frame_stars(inputs[k], wcs[k], radius, true, preview_side);
     });
   });
   return stars;
@@ -303,33 +338,59 @@ std::vector<PairRatio> measure_channel(const std::vector<std::optional<FrameStar
   return pairs;
 }
 
-// Log gains of channel c: min sum w (x_i - x_j - log r_ij)^2 with x = log gain (g_i f_i = g_j f_j), the anchor
-// pinned, a faint prior keeping unconnected frames at gain 1; offsets bring each sky median onto the anchor's.
-void solve_channel(const std::vector<PairRatio>& pairs, const std::vector<std::array<float, 3>>& sky, int c,
-                   RoutePhotometry& p) {
-  using SpMat = Eigen::SparseMatrix<double>;
+// Log gains of channel c: min sum w (x_i - x_j - log r_ij)^2 with x = log gain (g_i f_i = g_j f_j), each connected piece at zero mean (the frames' mean scale; solve_difference_graph);
+// frames not tied to the anchor keep gain 1. The gate: a gain within `significance` x its sigma of 1 stays 1, the
+// sigma from the same graph with each pair known to no better than kGainGateFloor.
+void solve_channel(const std::vector<PairRatio>& pairs, int c, double significance, RoutePhotometry& p) {
   const int n = static_cast<int>(p.corrections.size());
-  std::vector<Eigen::Triplet<double>> t;
-  Eigen::VectorXd rhs = Eigen::VectorXd::Zero(n);
-  for (int k = 0; k < n; ++k) t.emplace_back(k, k, k == p.anchor ? 1e9 : 1e-9);
+  std::vector<OffsetPair> rows, gate_rows;
   for (const auto& q : pairs) {
-    const double w = q.weight;
-    t.emplace_back(q.i, q.i, w);
-    t.emplace_back(q.j, q.j, w);
-    t.emplace_back(q.i, q.j, -w);
-    t.emplace_back(q.j, q.i, -w);
-    rhs[q.i] += w * q.log_ratio;
-    rhs[q.j] -= w * q.log_ratio;
+    rows.push_back({q.i, q.j, q.log_ratio, std::sqrt(1.0 / q.weight)});
+    gate_rows.push_back({q.i, q.j, q.log_ratio, std::sqrt(1.0 / q.weight + kGainGateFloor * kGainGateFloor)});
     ++p.pairs;
   }
-  SpMat a(n, n);
-  a.setFromTriplets(t.begin(), t.end());
-  Eigen::SimplicialLDLT<SpMat> solver(a);
-  const Eigen::VectorXd x = solver.solve(rhs);
+  const GraphSolution g = solve_difference_graph(n, rows);
+  const GraphSolution gate = solve_difference_graph(n, gate_rows);
   for (int k = 0; k < n; ++k) {
     auto& corr = p.corrections[static_cast<std::size_t>(k)];
-    corr.gain[c] = std::exp(x[k]);
-    corr.offset[c] = sky[static_cast<std::size_t>(p.anchor)][c] - corr.gain[c] * sky[static_cast<std::size_t>(k)][c];
+    const auto K = static_cast<std::size_t>(k);
+    const bool linked = corr.connected && g.linked[K];
+    if (linked && significant(g.x[K], 0.0, gate.sigma[K], significance)) {
+      corr.gain[c] = std::exp(g.x[K]);
+      ++p.gains_applied;
+    } else {
+      corr.gain[c] = 1.0;
+      p.gains_not_significant += linked ? 1 : 0;
+    }
+    corr.offset[c] = 0.0;
+  }
+}
+
+// Offsets of every channel from the gain-corrected previews' differences over the candidate pairs' overlaps
+// (pairs measured in parallel, solved serially in pair order), gated at `significance`.
+void solve_offsets_over(const std::vector<std::optional<FrameStars>>& stars, const std::vector<std::pair<int, int>>& pairs,
+                        int channels, double significance, WorkerArena& arena, RoutePhotometry& p) {
+  std::vector<OverlapDifference> diffs(pairs.size());
+  arena.run([&] {
+    tbb::parallel_for(std::size_t{0}, pairs.size(), [&](std::size_t q) {
+      const auto [i, j] = pairs[q];
+      const auto& a = stars[static_cast<std::size_t>(i)]->preview;
+      const auto& b = stars[static_cast<std::size_t>(j)]->preview;
+      if (a && b)
+        diffs[q] = overlap_difference(*a, *b, p.corrections[static_cast<std::size_t>(i)].gain,
+                                      p.corrections[static_cast<std::size_t>(j)].gain);
+    });
+  });
+  const int n = static_cast<int>(p.corrections.size());
+  for (int c = 0; c < channels; ++c) {
+    std::vector<OffsetPair> rows;
+    for (std::size_t q = 0; q < pairs.size(); ++q)
+      if (diffs[q].ok) rows.push_back({pairs[q].first, pairs[q].second, diffs[q].diff[c], diffs[q].sigma[c]});
+    const OffsetSolution s = solve_offsets(n, rows, significance);
+    for (int k = 0; k < n; ++k) p.corrections[static_cast<std::size_t>(k)].offset[c] = s.offset[static_cast<std::size_t>(k)];
+    p.offsets_applied += s.corrected;
+    p.offsets_not_significant += s.not_significant;
+    p.offsets_unlinked += s.unlinked;
   }
 }
 
@@ -351,7 +412,7 @@ void mark_connected(const std::array<std::vector<PairRatio>, 3>& pairs, RoutePho
 
 }  // namespace
 
-RoutePhotometry solve_star_photometry(const std::vector<CoaddFrame>& inputs, const std::vector<std::array<float, 3>>& sky,
+RoutePhotometry solve_star_photometry(const std::vector<CoaddFrame>& inputs, const FrameMatchOptions& options,
                                       int workers) {
   RoutePhotometry p;
   const int n = static_cast<int>(inputs.size());
@@ -359,7 +420,7 @@ RoutePhotometry solve_star_photometry(const std::vector<CoaddFrame>& inputs, con
   for (int k = 0; k < n; ++k) p.corrections[static_cast<std::size_t>(k)].id = k;
   if (n < 2) return p;
   WorkerArena arena(workers);
-  const std::vector<std::optional<FrameStars>> stars = measure_frames(inputs, arena);
+  const std::vector<std::optional<FrameStars>> stars = measure_frames(inputs, options.preview_side, arena);
   // A few nearest overlapping neighbours per frame, a few per direction from the neighbouring pointings, and links
   // that keep the graph connected, instead of every overlapping pair: O(n) star matchings rather than O(n^2), in
   // (i, j) order whatever the worker count.
@@ -381,8 +442,9 @@ RoutePhotometry solve_star_photometry(const std::vector<CoaddFrame>& inputs, con
     }
   }
   p.anchor = static_cast<int>(std::max_element(strength.begin(), strength.end()) - strength.begin());
-  for (int c = 0; c < channels; ++c) solve_channel(pairs[c], sky, c, p);
   mark_connected(pairs, p);
+  for (int c = 0; c < channels; ++c) solve_channel(pairs[c], c, options.significance, p);
+  solve_offsets_over(stars, candidates, channels, options.significance, arena, p);
   return p;
 }
 

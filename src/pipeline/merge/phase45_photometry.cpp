@@ -9,6 +9,7 @@
 #include "core/hash.hpp"
 #include "events/plan_summary.hpp"
 #include "io/atomic_file.hpp"
+#include "pipeline/frame_photometry/match_gate_event.hpp"
 #include "pipeline/model/manifest.hpp"
 #include "photometry/tile_preview.hpp"
 #include "pipeline/pipeline_events.hpp"
@@ -131,6 +132,8 @@ std::vector<TileCorrection> run_phase45(const RunContext& ctx, const TileMatchOp
   events.info(pipeline_keys::kPhotometrySolved, fields);
   int unconnected = 0;
   for (const auto& t : r.tiles) unconnected += t.connected ? 0 : 1;
+  emit_match_gate(events, "4.5", "tiles", options.harmonize.significance, r.gains_applied, r.gains_not_significant,
+                  r.offsets_applied, r.offsets_not_significant, unconnected);
   if (unconnected > 0)
     events.warn(pipeline_keys::kPhotometrySkipped,
                 {{"phase", "4.5"}, {"reason", std::to_string(unconnected) + " tile(s) share no overlap with the anchor's group; left uncorrected"}});

@@ -101,6 +101,12 @@ OptimalGridOptions final_grid(OptionReader& r) {
   return o;
 }
 
+// The significance gate of every overlap matching (frames, mega-tiles, Phase 4.5).
+double match_significance(OptionReader& r) {
+  auto b = r.builder("match_significance");
+  return r.number("intertile_match_significance");
+}
+
 // The intertile_* fits: tile harmonisation, mega-tile matching and the merge's intra-group fits.
 HarmonizeOptions overlap_fits(OptionReader& r) {
   auto b = r.builder("overlap_fits");
@@ -116,6 +122,7 @@ HarmonizeOptions overlap_fits(OptionReader& r) {
   o.gain_max = limits[1];
   const double off = r.number("intertile_offset_limit_adu");
   if (off > 0) o.offset_limit = off;
+  o.significance = match_significance(r);
   return o;
 }
 
@@ -177,6 +184,7 @@ void global_coadd(OptionReader& r, GlobalCoaddStageOptions& o) {
                                              : RejectAlgo::None;
   o.kernel = kernel_of(r, "global_coadd_interpolation");
   o.normalize = r.flag("global_coadd_normalize");
+  o.match.significance = match_significance(r);
   o.rows_override = r.small_int("global_coadd_rows_per_chunk");
 }
 

@@ -11,6 +11,7 @@
 #include "photometry/harmonize.hpp"
 #include "pipeline/classic/clustering.hpp"
 #include "pipeline/classic/master_tile.hpp"
+#include "pipeline/frame_photometry/frame_photometry.hpp"
 #include "pipeline/ingest/preprocess.hpp"
 #include "pipeline/ingest/wcs_acquire.hpp"
 #include "pipeline/merge/super_tile.hpp"
@@ -91,7 +92,8 @@ struct GlobalGridOptions {
 struct GlobalCoaddStageOptions {
   RejectParams reject;
   Kernel kernel = Kernel::Lanczos3;
-  bool normalize = true;           // per-frame star-flux gains and sky offsets before the coadd
+  bool normalize = true;           // per-frame star-flux gains and overlap offsets before the coadd
+  FrameMatchOptions match;         // their significance gate and preview size
   std::string method = "kappa_sigma";  // as configured (reported in MOSAIC_ASSEMBLED)
   int rows_override = 0;
   std::string settings;

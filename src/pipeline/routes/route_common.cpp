@@ -1,6 +1,7 @@
 #include "pipeline/routes/route_common.hpp"
 
 #include "pipeline/frame_photometry/frame_photometry.hpp"
+#include "pipeline/frame_photometry/match_gate_event.hpp"
 #include "pipeline/pipeline_events.hpp"
 
 namespace zm {
@@ -19,12 +20,10 @@ GlobalCoaddOptions global_coadd_options(const RunContext& ctx, const GlobalCoadd
 
 void normalize_frames(const RunContext& ctx, const std::vector<FrameRecord>& frames, std::vector<CoaddFrame>& inputs,
                       int workers, std::string_view phase) {
-  std::vector<std::array<float, 3>> sigmas, skies;
-  for (const auto& f : frames) {
-    sigmas.push_back(f.sky_sigma);
-    skies.push_back(f.sky_median);
-  }
-  const RoutePhotometry p = solve_star_photometry(inputs, skies, workers);
+  std::vector<std::array<float, 3>> sigmas;
+  for (const auto& f : frames) sigmas.push_back(f.sky_sigma);
+  const FrameMatchOptions& match = ctx.options.global_coadd.match;
+  const RoutePhotometry p = solve_star_photometry(inputs, match, workers);
   apply_route_photometry(inputs, p, sigmas);
   nlohmann::json gains = nlohmann::json::array();
   for (const auto& c : p.corrections) gains.push_back({c.gain, c.offset});
@@ -34,6 +33,8 @@ void normalize_frames(const RunContext& ctx, const std::vector<FrameRecord>& fra
                                                        {"pairs", p.pairs},
                                                        {"disconnected", p.disconnected},
                                                        {"corrections", std::move(gains)}});
+  emit_match_gate(ctx.events(), phase, "frames", match.significance, p.gains_applied, p.gains_not_significant,
+                  p.offsets_applied, p.offsets_not_significant, p.offsets_unlinked + p.disconnected);
 }
 
 }  // namespace zm

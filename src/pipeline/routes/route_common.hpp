@@ -17,9 +17,9 @@ namespace zm {
 GlobalCoaddOptions global_coadd_options(const RunContext& ctx, const GlobalCoaddStageOptions& stage,
                                         const ParallelPlan& plan);
 
-// Star-flux gains and sky offsets of `inputs` (the frames' coadd inputs, same order) solved over all of them at
-// once, applied with weights 1 / (gain x sigma)^2; PHOTOMETRY_SOLVED {"phase", "inputs": "frames", "anchor",
-// "pairs", "disconnected", "corrections"}.
+// Star-flux gains and overlap offsets of `inputs` (the frames' coadd inputs, same order) solved over all of them at
+// once, gated, applied with weights 1 / (gain x sigma)^2; PHOTOMETRY_SOLVED {"phase", "inputs": "frames", "anchor",
+// "pairs", "disconnected", "corrections"} and PHOTOMETRY_GATE.
 void normalize_frames(const RunContext& ctx, const std::vector<FrameRecord>& frames, std::vector<CoaddFrame>& inputs,
                       int workers, std::string_view phase);
 

@@ -8,6 +8,7 @@
 #include "core/hash.hpp"
 #include "events/plan_summary.hpp"
 #include "pipeline/frame_photometry/frame_photometry.hpp"
+#include "pipeline/frame_photometry/match_gate_event.hpp"
 #include "pipeline/model/manifest.hpp"
 #include "pipeline/model/output_grid.hpp"
 #include "pipeline/model/raw_planes.hpp"
@@ -140,6 +141,8 @@ std::vector<TileCorrection> match_megatiles(const RunContext& ctx, const SdsOpti
   for (const auto& c : p.corrections) gains.push_back({c.gain, c.offset});
   ctx.events().info(pipeline_keys::kPhotometrySolved,
                     {{"phase", "5"}, {"inputs", "megatiles"}, {"anchor", p.anchor}, {"pairs", p.pairs}, {"corrections", gains}});
+  emit_match_gate(ctx.events(), "5", "megatiles", options.matching.significance, p.gains_applied,
+                  p.gains_not_significant, p.offsets_applied, p.offsets_not_significant, p.disconnected);
   return p.corrections;
 }
 
