@@ -378,24 +378,19 @@ HarmonizeResult harmonize_tiles(const std::vector<TilePreview>& tiles, const Har
       wo.push_back(cp.offset_weight);
     }
     const std::vector<double> lg = solve_differences(col, n_unknown, ij, rhs, wt);
-    // The gate's sigmas against the anchor (solve_difference_graph on the same rows).
-    std::vector<OffsetPair> gain_rows, offset_rows;
+    // The offsets' gate: their sigmas against the anchor (solve_difference_graph on the same rows). Gains are not
+    // gated here (see the file comment, step 6).
+    std::vector<OffsetPair> offset_rows;
     for (std::size_t r = 0; r < used.size(); ++r) {
-      gain_rows.push_back({ij[r][0], ij[r][1], rhs[r], std::hypot(1.0 / std::sqrt(wt[r]), kGainGateFloor)});
       offset_rows.push_back({ij[r][0], ij[r][1], 0.0, offset_sigma(work[edge_work[used[r]]].channels[c])});
     }
     const bool gate = o.significance > 0.0;
-    const GraphSolution gain_sigma = gate ? solve_difference_graph(n, gain_rows, result.anchor) : GraphSolution{};
     const GraphSolution offset_sigma_of = gate ? solve_difference_graph(n, offset_rows, result.anchor) : GraphSolution{};
     std::vector<double> g(n, 1.0);
     for (int k = 0; k < n; ++k) {
       if (col[k] < 0) continue;
-      if (!gate || significant(lg[k], 0.0, gain_sigma.sigma[k], o.significance)) {
-        g[k] = std::clamp(std::exp(lg[k]), o.gain_min, o.gain_max);
-        ++result.gains_applied;
-      } else {
-        ++result.gains_not_significant;
-      }
+      g[k] = std::clamp(std::exp(lg[k]), o.gain_min, o.gain_max);
+      ++result.gains_applied;
     }
     rhs.clear();
     for (int e : used) {
