@@ -11,12 +11,13 @@
 //   squares weighted by each pair's 1 / var, one anchor), so frames that never overlap the anchor are still tied
 //   to it. The pairs measured are each frame's 8 nearest overlapping frames, its 2 nearest per bearing sector from
 //   the neighbouring pointings, and the links that keep the overlap graph connected (photometry_pairs.hpp): O(n)
-//   star matchings, not O(n^2). The log gains are then centred on their mean (the mosaic keeps the inputs' mean
-//   scale, not one frame's), and a gain the pairs do not support (|log g| within `significance` x its sigma, each
-//   pair counted as known to no better than kGainGateFloor) is left at 1. The offsets come from what the frames share: per pair, the
-//   median difference of the gain-corrected previews over their overlap (overlap_difference), solved over the same
-//   pairs (solve_offsets: zero mean, the same gate). Each frame's own sky median differs wherever the sky does (a
-//   bright cluster in some frames) and was measured to set offsets of -327..+99 ADU on frames cut from one plate.
+//   star matchings, not O(n^2). The log gains are centred on their mean (the mosaic keeps the inputs' mean scale,
+//   not one frame's), and a gain the pairs do not support (|log g| within `significance` x its sigma, each pair
+//   counted as known to no better than kGainGateFloor) is left at 1. The offsets come from what the frames share:
+//   per candidate pair, the median difference of the gain-corrected previews over their overlap
+//   (overlap_difference), solved over the pair graph (solve_offsets: zero mean, the same gate). Each frame's own
+//   sky median, which the offsets used to match, differs wherever the sky does (a bright cluster in some frames):
+//   it set offsets of -327..+99 ADU on frames cut from one plate.
 //   Pixel-level line fits on single raw frames were tried first and measured at ~5-10 % gain scatter: the sky
 //   noise swamps the faint signal that gives the slope its leverage, while a bright star's aperture flux is known
 //   to ~1 %.
@@ -36,9 +37,9 @@ namespace zm {
 
 struct RoutePhotometry {
   std::vector<TileCorrection> corrections;  // per input, same order
-  int anchor = -1;
+  int anchor = -1;        // the best-tied input (frames: whose piece of the pair graph is kept; tiles: the scale)
   int pairs = 0;          // pair fits used (all channels)
-  int disconnected = 0;   // inputs left at gain 1, offset 0 (no overlap path to the anchor)
+  int disconnected = 0;   // inputs left at gain 1 (no star-pair path to the anchor)
   // What the significance gate decided, summed over channels (an input-channel counts once per correction).
   int gains_applied = 0, gains_not_significant = 0;
   int offsets_applied = 0, offsets_not_significant = 0, offsets_unlinked = 0;
@@ -50,7 +51,6 @@ struct FrameMatchOptions {
   double significance = 3.0;
   int preview_side = 128;
 };
-
 
 // Previews of raw-plane inputs (`max_side` px at most) in parallel, then harmonize_tiles. Fewer than two inputs:
 // identity corrections. Deterministic for any thread count.
