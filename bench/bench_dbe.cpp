@@ -63,6 +63,8 @@ void BM_DbeFit(benchmark::State& state) {
     benchmark::DoNotOptimize(d.surface.nodes.data.data());
     state.counters["samples"] = d.surface.samples;
     state.counters["grid_factor"] = d.factor;
+    state.counters["masked"] = d.surface.masked_fraction;
+    state.counters["applied"] = d.applied;
   }
 }
 BENCHMARK(BM_DbeFit)->Unit(benchmark::kMillisecond)->Iterations(3);

@@ -18,6 +18,7 @@ constexpr double kMinWindowFill = 0.2;  // of a window's pixels valid and unmask
 constexpr int kMinSplineSamples = 10;
 constexpr int kBaseRounds = 3;  // mask / quadratic rounds before the spline
 constexpr int kBaseClipIterations = 8;
+constexpr double kMaxMaskedFraction = 0.8;
 // One-sided sample clip (sigmas of the samples' residuals): objects only add light.
 constexpr double kClipHigh = 2.0;
 constexpr double kClipLow = 4.0;
@@ -279,9 +280,17 @@ BackgroundSurface fit_background_surface(const ImageF& im, const SurfaceOptions&
     if (spline && kept_mask.empty()) kept_mask = mask;
     if (spline)
       for (std::size_t i = 0; i < plane; ++i) next[i] |= kept_mask[i];
-    mask.swap(next);
+    // A model that misses the sky's shape somewhere reads it all as object; fewer samples then make the next model
+    // worse, and the mask can spiral over the whole image (seen on a 3890 x 8218 canvas). Past kMaxMaskedFraction
+    // the previous round's mask stands.
     std::size_t n_masked = 0;
-    for (std::size_t i = 0; i < plane; ++i) n_masked += valid[i] && mask[i];
+    for (std::size_t i = 0; i < plane; ++i) n_masked += valid[i] && next[i];
+    if (it == 0 || n_masked <= kMaxMaskedFraction * static_cast<double>(n_valid)) {
+      mask.swap(next);
+    } else {
+      n_masked = 0;
+      for (std::size_t i = 0; i < plane; ++i) n_masked += valid[i] && mask[i];
+    }
     out.masked_fraction = n_valid ? static_cast<double>(n_masked) / n_valid : 0.0;
 
     std::vector<Sample> samples;
