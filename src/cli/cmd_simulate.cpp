@@ -18,6 +18,7 @@ struct SimulateArgs {
   std::string out;
   std::string grid = "2x2";
   std::string sky_levels;
+  std::string gradient_colour;
   bool no_nebula = false;
   bool no_noise = false;
   bool no_truth = false;
@@ -51,6 +52,11 @@ void run(SimulateArgs& a) {
   auto& c = a.config;
   parse_grid(a.grid, c);
   if (!a.sky_levels.empty()) c.observing.sky_levels_adu = parse_levels(a.sky_levels);
+  if (!a.gradient_colour.empty()) {
+    const std::vector<double> rgb = parse_levels(a.gradient_colour);
+    if (rgb.size() != 3) throw InputError(InputErrorKind::BadConfig, "simulate", "--gradient-colour needs three ratios R,G,B");
+    c.observing.gradient_colour = {rgb[0], rgb[1], rgb[2]};
+  }
   if (a.no_nebula) c.sky.nebula = false;
   if (a.no_noise) c.observing.noise = false;
   if (a.no_truth) c.write_truth = false;
@@ -119,6 +125,12 @@ void add_simulate_command(CLI::App& app) {
   cmd->add_flag("--no-nebula", a.no_nebula, "no extended nebulosity");
   cmd->add_option("--sky-levels", a.sky_levels, "green sky level per night, ADU, comma separated (default 900,650)");
   cmd->add_option("--gradient", c.observing.gradient_fraction, "sky gradient across the frame diagonal (fraction)")
+      ->capture_default_str();
+  cmd->add_option("--gradient-colour", a.gradient_colour,
+                  "channel / green ratios of the light-pollution gradient, R,G,B (default: the sky's colour; "
+                  "sodium-like glow: 1.4,1,0.55)");
+  cmd->add_option("--gradient-rotation", c.observing.gradient_rotation_deg,
+                  "with --altaz: the gradient's direction on the sensor turns by +-this over a night (deg)")
       ->capture_default_str();
   cmd->add_option("--vignetting", c.observing.vignetting, "relative loss at the corners (0 = none)")->capture_default_str();
   cmd->add_option("--hot-fraction", c.observing.hot_pixel_fraction, "fraction of hot sensor pixels")->capture_default_str();

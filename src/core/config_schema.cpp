@@ -98,6 +98,13 @@ std::vector<ConfigKey> schema_table() {
       {"preview_png_p_high", T::Double, 99.9, "preview white point (percentile)", {}, 0.0, 100.0},
       {"preview_png_asinh_a", T::Double, 12.0, "preview asinh stretch strength", {}, 0.0, 1e6},
       {"preview_png_max_dim", T::Int, 2048, "longest side of the preview PNG (px)", {}, 16, 65535},
+      // ---- final background extraction (Phase 6, issue 15) ----
+      {"final_mosaic_dbe_enabled", T::Bool, true, "subtract a smooth background model (gradients) from the mosaic before it is saved; the median sky level is kept"},
+      {"final_mosaic_dbe_strength", T::String, "normal", "preset of the four keys below (custom = use them)", {"weak", "normal", "strong", "custom"}},
+      {"final_mosaic_dbe_obj_k", T::Double, 3.0, "custom: object mask threshold above the background model (sigmas)", {}, 0.5, 100.0},
+      {"final_mosaic_dbe_obj_dilate_px", T::Int, 3, "custom: object mask grown by this many model-grid pixels", {}, 0, 256},
+      {"final_mosaic_dbe_sample_step", T::Int, 24, "custom: background sample window side on the model grid (longest side <= 1024 px)", {}, 4, 1024},
+      {"final_mosaic_dbe_smoothing", T::Double, 0.6, "custom: thin-plate spline smoothing (0 = through every sample)", {}, 0.0, 1000.0},
       {"cache_retention", T::String, "run_end", "delete the preprocessed-frame cache at the end of the run, or keep it", {"run_end", "keep"}},
       {"resume", T::String, "auto", "reuse completed artifacts of an earlier run with the same inputs and settings", {"auto", "off"}},
       // ---- routes (issue 6) ----

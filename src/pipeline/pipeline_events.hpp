@@ -62,6 +62,11 @@ inline constexpr std::string_view kSkyKept = "SKY_KEPT";
 // "reason"} — the mosaic keeps less than 99 % of the frames' sky.
 inline constexpr std::string_view kSkyLost = "SKY_LOST";
 inline constexpr std::size_t kSkyLostFramesListed = 20;
+// INFO {"phase": "6", "applied", "strength", "obj_k", "obj_dilate_px", "sample_step", "smoothing", "grid_width",
+// "grid_height", "grid_factor", "samples", "masked_fraction", "amplitude" [per channel, ADU], "pedestal" [per
+// channel: the model's median, kept in the data], "seconds", "reason" (why not applied)} — the final background
+// extraction's model, once per run that saves (not on a reused Phase 6).
+inline constexpr std::string_view kBackgroundModel = "BACKGROUND_MODEL";
 // INFO {"phase": "6", "role": "science|aesthetic|coverage|preview", "path"} — one per file written.
 inline constexpr std::string_view kOutputWritten = "OUTPUT_WRITTEN";
 // INFO {"phase": "7", "removed": [paths], "bytes_freed", "retention"}.

@@ -151,7 +151,9 @@ std::vector<FramePlan> plan_frames(const SimConfig& c) {
       f.transparency = rng.uniform(c.observing.transparency_min, c.observing.transparency_max);
       f.fwhm_px = std::clamp(c.sky.fwhm_px * (1.0 + c.sky.seeing_variation * rng.normal()), 0.6 * c.sky.fwhm_px,
                              1.6 * c.sky.fwhm_px);
-      const double grad_angle = cond.gradient_angle + rng.uniform(-0.17, 0.17);
+      // A light dome fixed in azimuth: with alt-az its direction on the sensor turns as the target crosses the sky.
+      const double dome_turn = l.altaz ? c.observing.gradient_rotation_deg * (2.0 * progress - 1.0) * kDeg : 0.0;
+      const double grad_angle = cond.gradient_angle + dome_turn + rng.uniform(-0.17, 0.17);
       const double grad_amp = c.observing.gradient_fraction * cond.sky_level * rng.uniform(0.7, 1.3);
       const double jitter_s = rng.uniform();
 
@@ -165,6 +167,7 @@ std::vector<FramePlan> plan_frames(const SimConfig& c) {
 
       f.sky_level_adu = cond.sky_level;
       f.sky_colour = c.observing.sky_colour;
+      f.gradient_colour = c.observing.gradient_colour;
       const double diag = std::hypot(l.width, l.height);
       f.gradient_x = grad_amp * std::cos(grad_angle) / diag;
       f.gradient_y = grad_amp * std::sin(grad_angle) / diag;

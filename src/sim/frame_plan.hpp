@@ -53,6 +53,7 @@ struct FramePlan {
   std::array<double, 3> sky_colour{};
   double gradient_x = 0.0;  // ADU/px added to the green level per pixel from the centre
   double gradient_y = 0.0;
+  std::array<double, 3> gradient_colour{};  // channel / green ratios of the gradient (the light pollution's colour)
   double fwhm_px = 0.0;
   bool has_wcs = true;
   std::vector<Trail> trails;

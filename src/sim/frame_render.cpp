@@ -249,14 +249,18 @@ void expected_rows(const FrameInputs& in, const FrameScene& scene, int row0, int
   const double cx = 0.5 * (w - 1), cy = 0.5 * (h - 1);
   const double inv_corner2 = 1.0 / (cx * cx + cy * cy);
   const double vig = in.config.observing.vignetting;
+  const bool same_colour = f.gradient_colour == f.sky_colour;
   for (int r = 0; r < rows; ++r) {
     const int y = row0 + r;
     const double ddy = y - cy;
     float* row = out + static_cast<std::size_t>(r) * w;
     for (int x = 0; x < w; ++x) {
       const double ddx = x - cx;
-      const double level = f.sky_level_adu + f.gradient_x * ddx + f.gradient_y * ddy;
-      const double bg = f.sky_colour[site[(y & 1) * 2 + (x & 1)]] * level;
+      const int ch = site[(y & 1) * 2 + (x & 1)];
+      const double grad = f.gradient_x * ddx + f.gradient_y * ddy;
+      // The sky's colour for the gradient too keeps the bytes of sets made before the gradient had its own colour.
+      const double bg = same_colour ? f.sky_colour[ch] * (f.sky_level_adu + grad)
+                                    : f.sky_colour[ch] * f.sky_level_adu + f.gradient_colour[ch] * grad;
       const double v = 1.0 - vig * (ddx * ddx + ddy * ddy) * inv_corner2;
       row[x] = static_cast<float>(v * f.transparency * (row[x] + bg));
     }

@@ -56,6 +56,7 @@ json frame_json(const FramePlan& f, const std::string& file) {
             {"sky_colour", {f.sky_colour[0], f.sky_colour[1], f.sky_colour[2]}},
             {"sky_at_centre_adu_rgb", centre_sky},
             {"gradient_adu_per_px", {f.gradient_x, f.gradient_y}},
+            {"gradient_colour", {f.gradient_colour[0], f.gradient_colour[1], f.gradient_colour[2]}},
             {"fwhm_px", f.fwhm_px},
             {"has_wcs", f.has_wcs},
             {"hint", {f.hint.ra, f.hint.dec}},
@@ -97,7 +98,7 @@ json build_manifest(const DatasetPlan& plan, const DatasetFiles& files) {
       {"seed", c.seed},
       {"config", to_json(c)},
       {"signal_model",
-       "S = V*T*(stars + nebula + trail + colour_c*(level + gx*(x-cx) + gy*(y-cy))) + hot; "
+       "S = V*T*(stars + nebula + trail + colour_c*level + gradient_colour_c*(gx*(x-cx) + gy*(y-cy))) + hot; "
        "V = 1 - vignetting*r^2/r_corner^2; electrons = Poisson(S*gain); "
        "ADU = round((electrons + read_noise*N)/gain) clipped to [0, 65535]; pixel coordinates 0-based, "
        "c = GRBG channel at (x, y) with row 0 the first stored row"},

@@ -41,6 +41,8 @@ void validate(const SimConfig& c) {
   require(!o.sky_levels_adu.empty(), "at least one sky level is needed");
   for (double v : o.sky_levels_adu) require(v >= 0.0 && v < 60000.0, "sky levels must be 0 .. 60000 ADU");
   for (double v : o.sky_colour) require(v > 0.0 && v <= 10.0, "sky colour ratios must be in (0, 10]");
+  for (double v : o.gradient_colour) require(v >= 0.0 && v <= 10.0, "gradient colour ratios must be in [0, 10]");
+  require(o.gradient_rotation_deg >= 0.0 && o.gradient_rotation_deg <= 180.0, "gradient rotation must be in [0, 180] deg");
   require(o.gradient_fraction >= 0.0 && o.gradient_fraction < 1.0, "gradient fraction must be in [0, 1)");
   require(o.vignetting >= 0.0 && o.vignetting < 1.0, "vignetting must be in [0, 1)");
   require(o.transparency_min > 0.0 && o.transparency_min <= o.transparency_max && o.transparency_max <= 1.0,
@@ -80,7 +82,8 @@ nlohmann::json to_json(const SimConfig& c) {
         {"nebula", s.nebula}, {"nebula_clouds", s.nebula_clouds}, {"nebula_peak_adu", s.nebula_peak_adu}}},
       {"observing",
        {{"sky_levels_adu", o.sky_levels_adu}, {"sky_colour", o.sky_colour},
-        {"gradient_fraction", o.gradient_fraction}, {"vignetting", o.vignetting},
+        {"gradient_fraction", o.gradient_fraction}, {"gradient_colour", o.gradient_colour},
+        {"gradient_rotation_deg", o.gradient_rotation_deg}, {"vignetting", o.vignetting},
         {"transparency_min", o.transparency_min}, {"transparency_max", o.transparency_max},
         {"gain_e_per_adu", o.gain_e_per_adu}, {"read_noise_e", o.read_noise_e}, {"noise", o.noise},
         {"hot_pixel_fraction", o.hot_pixel_fraction}, {"hot_pixel_min_adu", o.hot_pixel_min_adu},

@@ -59,6 +59,12 @@ struct ObservingConfig {
   std::vector<double> sky_levels_adu{900.0, 650.0};  // green-channel sky per night; later nights drawn 500..950
   std::array<double, 3> sky_colour{0.85, 1.0, 0.80};  // channel / green ratios of the sky background
   double gradient_fraction = 0.03;  // change of the sky across the frame diagonal, relative to the level
+  // Channel / green ratios of the light-pollution gradient (sodium or LED glow is not the sky's colour); the
+  // default is the sky's, so the gradient then only scales the sky.
+  std::array<double, 3> gradient_colour{0.85, 1.0, 0.80};
+  // With layout.altaz: the gradient's direction on the sensor turns from -this to +this (deg) across each night (a
+  // light dome fixed in azimuth while the target crosses the sky); on the sky it turns by the field rotation too.
+  double gradient_rotation_deg = 0.0;
   double vignetting = 0.04;         // relative loss at the corners (quadratic in radius); 0 = none
   double transparency_min = 0.85;
   double transparency_max = 1.0;

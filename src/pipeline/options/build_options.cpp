@@ -232,6 +232,21 @@ void preview(OptionReader& r, SaveOptions& o) {
   o.preview_max_dim = r.small_int("preview_png_max_dim");
 }
 
+// ZeMosaic's presets (zemosaic_pipeline.md 4.8). The custom keys are always read (every key has one builder) and
+// count only with strength = custom.
+void final_dbe(OptionReader& r, DbeOptions& o) {
+  auto b = r.builder("final_dbe");
+  o.enabled = r.flag("final_mosaic_dbe_enabled");
+  o.strength = r.text("final_mosaic_dbe_strength");
+  o.obj_k = r.number("final_mosaic_dbe_obj_k");
+  o.obj_dilate_px = r.small_int("final_mosaic_dbe_obj_dilate_px");
+  o.sample_step = r.small_int("final_mosaic_dbe_sample_step");
+  o.smoothing = r.number("final_mosaic_dbe_smoothing");
+  if (o.strength == "weak") o.obj_k = 4.0, o.obj_dilate_px = 2, o.sample_step = 32, o.smoothing = 1.0;
+  if (o.strength == "normal") o.obj_k = 3.0, o.obj_dilate_px = 3, o.sample_step = 24, o.smoothing = 0.6;
+  if (o.strength == "strong") o.obj_k = 2.2, o.obj_dilate_px = 4, o.sample_step = 16, o.smoothing = 0.25;
+}
+
 void route_choice(OptionReader& r, RunLevelOptions& o) {
   auto b = r.builder("route_choice");
   o.sds_mode = r.flag("sds_mode");
@@ -325,6 +340,7 @@ RunOptions build(const Config& config, OptionLog* log, std::vector<StageKeys>* k
   o.save.settings = s.stage("save", [&](OptionReader& r) {
     output_files(r, o.save);
     preview(r, o.save);
+    final_dbe(r, o.save.dbe);
   });
   o.save.assembly_method = assembly_method_name(o.assembly.method);
   return o;

@@ -117,6 +117,16 @@ struct GridModeOptions {
 };
 
 // Phase 6.
+// Final background extraction (Phase 6): the resolved preset.
+struct DbeOptions {
+  bool enabled = true;
+  std::string strength = "normal";  // weak | normal | strong | custom
+  double obj_k = 3.0;
+  int obj_dilate_px = 3;
+  int sample_step = 24;
+  double smoothing = 0.6;
+};
+
 struct SaveOptions {
   std::string basename;            // empty = zemosaic_MT<tiles>_R<frames>
   std::string science_suffix = "_science";
@@ -127,6 +137,7 @@ struct SaveOptions {
   double preview_p_low = 1.0, preview_p_high = 99.9, preview_asinh_a = 12.0;
   int preview_max_dim = 2048;
   std::string assembly_method;     // recorded in the science header (ZMASMBMTH)
+  DbeOptions dbe;
   std::string settings;
 };
 

@@ -1,9 +1,11 @@
-// Memory: one band of the mosaic at a time plus a low-resolution overview (preview and hole-fill source), so the
-// canvas never has to fit in RAM. The science data are the Phase 5 values unchanged (no baseline shift, no
-// background model subtracted): NaN marks pixels without data and ALPHA says the same in 0/255.
+// Memory: one band of the mosaic at a time plus a low-resolution overview (preview and hole-fill source) and the
+// background model's grid, so the canvas never has to fit in RAM. The science data are the Phase 5 values less the
+// final background model (final_dbe.hpp: gradients removed, sky level kept; none with final_mosaic_dbe_enabled
+// off), with no baseline shift: NaN marks pixels without data and ALPHA says the same in 0/255.
 #include "pipeline/output/phase6_save.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <limits>
 
@@ -13,6 +15,7 @@
 #include "io/png_writer.hpp"
 #include "pipeline/model/frame_cache.hpp"
 #include "pipeline/model/manifest.hpp"
+#include "pipeline/output/final_dbe.hpp"
 #include "pipeline/output/mosaic_overview.hpp"
 #include "pipeline/pipeline_events.hpp"
 
@@ -135,8 +138,8 @@ HoleFill make_hole_fill(const MosaicOverview& ov, double radius_px) {
 }
 
 // Streams the mosaic (optionally hole-filled) into a FITS with an ALPHA extension.
-void write_mosaic_fits(const fs::path& path, const MosaicArtifacts& m, const FitsHeader& header, const HoleFill* fill,
-                       const CancelToken* cancel) {
+void write_mosaic_fits(const fs::path& path, const MosaicArtifacts& m, const FitsHeader& header, const FinalDbe& dbe,
+                       const HoleFill* fill, const CancelToken* cancel) {
   const int rows = band_rows_for(m);
   FitsStreamWriter w(path, m.width, m.height, m.channels, header);
   CachedFrameReader reader(m.image, m.width, m.height, m.channels);
@@ -146,6 +149,7 @@ void write_mosaic_fits(const fs::path& path, const MosaicArtifacts& m, const Fit
     const int n = std::min(rows, m.height - y0);
     band.resize(static_cast<std::size_t>(m.channels) * n * m.width);
     reader.read_rows(y0, n, band);
+    dbe.apply(band.data(), y0, n, m.width, m.channels);  // before the fill, which reads the corrected overview
     if (fill != nullptr) fill->apply(band.data(), y0, n, m.width, m.channels);
     w.write_rows(y0, n, std::span<const float>(band));
   }
@@ -231,24 +235,36 @@ SavedOutputs run_phase6(const RunContext& ctx, const SaveOptions& options, const
   }
   std::error_code ec;
   fs::remove(manifest, ec);
-  const int steps = out.aesthetic.empty() ? 4 : 5;
+  const int steps = out.aesthetic.empty() ? 5 : 6;
   ProgressCounter counter(*ctx.progress, "save", steps);
   auto written = [&](std::string_view role, const fs::path& p) {
     events.info(pipeline_keys::kOutputWritten, {{"phase", "6"}, {"role", role}, {"path", p.string()}});
     counter.advance();
   };
-  const MosaicOverview ov = build_overview(mosaic, options.preview_max_dim, band_rows_for(mosaic));
+  const auto t0 = std::chrono::steady_clock::now();
+  const FinalDbe dbe = fit_final_dbe(mosaic, options.dbe, band_rows_for(mosaic));
+  events.info(pipeline_keys::kBackgroundModel,
+              dbe.event_fields(options.dbe, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()));
   counter.advance();
-  write_mosaic_fits(out.science, mosaic, science_header(ctx, options, summary, grid, "SCI"), nullptr, ctx.cancel);
+  ctx.check();
+  MosaicOverview ov = build_overview(mosaic, options.preview_max_dim, band_rows_for(mosaic));
+  dbe.apply(ov);
+  counter.advance();
+  auto header = [&](std::string_view role) {
+    FitsHeader h = science_header(ctx, options, summary, grid, role);
+    dbe.describe(h, options.dbe);
+    return h;
+  };
+  write_mosaic_fits(out.science, mosaic, header("SCI"), dbe, nullptr, ctx.cancel);
   written("science", out.science);
   if (!out.aesthetic.empty()) {
-    FitsHeader h = science_header(ctx, options, summary, grid, "AESTH");
+    FitsHeader h = header("AESTH");
     const bool fill = options.hole_fill;
     const double radius = options.hole_fill_radius_px;
     h.set("ZMHFILL", fill, "holes near data filled from a smoothed mosaic");
     h.set("ZMHFRAD", radius, "hole fill radius (px)");
     const HoleFill hf = fill ? make_hole_fill(ov, radius) : HoleFill{};
-    write_mosaic_fits(out.aesthetic, mosaic, h, fill ? &hf : nullptr, ctx.cancel);
+    write_mosaic_fits(out.aesthetic, mosaic, h, dbe, fill ? &hf : nullptr, ctx.cancel);
     written("aesthetic", out.aesthetic);
   }
   write_coverage_fits(out.coverage, mosaic, grid);
