@@ -12,6 +12,7 @@
 #include <map>
 
 #include "io/fits_reader.hpp"
+#include "route_inputs.hpp"
 #include "pipeline/pipeline_events.hpp"
 #include "pipeline_run.hpp"
 #include "reproject/pixel_map.hpp"
@@ -70,39 +71,10 @@ sim::SimConfig sky_set(int cols, int rows, int frames, int nights, bool gradient
   return c;
 }
 
-std::vector<fs::path> fits_in(const fs::path& dir) {
-  std::vector<fs::path> out;
-  for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    const std::string ext = e.path().extension().string();
-    if (e.is_regular_file() && (ext == ".fit" || ext == ".fits")) out.push_back(e.path());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-// The same frames (symbolic links) with a stack_plan.csv listing them: grid mode.
-fs::path grid_folder(const fs::path& lights, const fs::path& dir) {
-  fs::create_directories(dir);
-  std::ofstream csv(dir / "stack_plan.csv");
-  csv << "file_path\n";
-  for (const auto& f : fits_in(lights)) {
-    fs::create_symlink(fs::absolute(f), dir / f.filename());
-    csv << f.filename().string() << "\n";
-  }
-  return dir;
-}
-
-struct Science {
-  ImageF image;
-  Wcs wcs;
-};
-
-Science read_science(const std::string& path) {
-  FitsImageReader r(path);
-  ImageF img = r.read_all(false);
-  Wcs w = Wcs::from_header(r.info().header, path, img.width, img.height);
-  return {std::move(img), std::move(w)};
-}
+using test::fits_in;
+using test::grid_folder;
+using Science = test::MosaicImage;
+Science read_science(const std::string& path) { return test::read_mosaic_image(path); }
 
 // An image on the truth grid reprojected onto the mosaic's.
 ImageF onto(const ImageF& on_truth, const Wcs& truth_wcs, const Science& m) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "io/fits_reader.hpp"
+#include "route_inputs.hpp"
 #include "photometry/flux_ratio.hpp"
 #include "reproject/pixel_map.hpp"
 #include "reproject/warp.hpp"
@@ -46,40 +47,10 @@ const std::vector<Route>& routes() {
   return r;
 }
 
-// The input frames of a folder (FITS files, recursively), read-only.
-std::vector<fs::path> fits_in(const fs::path& dir) {
-  std::vector<fs::path> out;
-  for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    const std::string ext = e.path().extension().string();
-    if (e.is_regular_file() && (ext == ".fit" || ext == ".fits")) out.push_back(e.path());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-// The same frames (symbolic links) with a stack_plan.csv listing them: grid mode.
-fs::path grid_folder(const fs::path& lights, const fs::path& dir) {
-  fs::create_directories(dir);
-  std::ofstream csv(dir / "stack_plan.csv");
-  csv << "file_path\n";
-  for (const auto& f : fits_in(lights)) {
-    fs::create_symlink(fs::absolute(f), dir / f.filename());
-    csv << f.filename().string() << "\n";
-  }
-  return dir;
-}
-
-struct Mosaic {
-  ImageF image;
-  Wcs wcs;
-};
-
-Mosaic read_science(const std::string& path) {
-  FitsImageReader r(path);
-  ImageF img = r.read_all(false);
-  Wcs w = Wcs::from_header(r.info().header, path, img.width, img.height);
-  return {std::move(img), std::move(w)};
-}
+using test::fits_in;
+using test::grid_folder;
+using Mosaic = test::MosaicImage;
+Mosaic read_science(const std::string& path) { return test::read_mosaic_image(path); }
 
 bool has_data(const ImageF& m, long long x, long long y) {
   if (x < 0 || y < 0 || x >= m.width || y >= m.height) return false;
